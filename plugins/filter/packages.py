@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: campus.swarm developers
+"""Filters for installing the Docker engine packages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+
+def dpkg_missing(wanted: list[str], dpkg_output: str) -> list[str]:
+    """Return the apt specs of ``wanted`` that ``dpkg-query`` output does not satisfy.
+
+    ``wanted`` holds ``name`` or ``name=version`` specs; ``dpkg_output`` is
+    ``dpkg-query -W -f='${Package}\\t${db:Status-Status}\\t${Version}\\n'``.
+    """
+    if not isinstance(wanted, list) or not all(isinstance(w, str) and w for w in wanted):
+        raise AnsibleFilterError(f"dpkg_missing: wanted must be a list of package specs, got {wanted!r}")
+    if not isinstance(dpkg_output, str):
+        raise AnsibleFilterError(f"dpkg_missing: dpkg_output must be a string, got {type(dpkg_output).__name__}")
+    installed: dict[str, str] = {}
+    for line in dpkg_output.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and fields[1] == "installed":
+            installed[fields[0]] = fields[2]
+    missing = []
+    for spec in wanted:
+        name, _, version = spec.partition("=")
+        have = installed.get(name)
+        if have is None or (version and have != version):
+            missing.append(spec)
+    return missing
+
+
+def docker_apt_version(version: str, facts: Mapping[str, Any]) -> str:
+    """Return the apt version string of a Docker CE release for this distribution.
+
+    ``27.5.1`` on Debian 12 is ``5:27.5.1-1~debian.12~bookworm``; on Ubuntu
+    24.04 it is ``5:27.5.1-1~ubuntu.24.04~noble``.
+    """
+    if not isinstance(version, str) or not version.count(".") == 2 or not version.replace(".", "").isdigit():
+        raise AnsibleFilterError(f"docker_apt_version: version must look like 27.5.1, got {version!r}")
+    try:
+        distro = str(facts["distribution"]).lower()
+        codename = str(facts["distribution_release"])
+        number = str(facts["distribution_version"] if distro == "ubuntu" else facts["distribution_major_version"])
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(
+            f"docker_apt_version: facts need distribution, distribution_release and distribution_(major_)version: {exc}"
+        ) from exc
+    if distro not in ("debian", "ubuntu"):
+        raise AnsibleFilterError(f"docker_apt_version: Docker's apt repository has no {distro!r} packages")
+    return f"5:{version}-1~{distro}.{number}~{codename}"
+
+
+class FilterModule:
+    """Package filters."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"dpkg_missing": dpkg_missing, "docker_apt_version": docker_apt_version}
