@@ -27,7 +27,8 @@ def dpkg_missing(wanted: list[str], dpkg_output: str) -> list[str]:
             installed[fields[0]] = fields[2]
     missing = []
     for spec in wanted:
-        name, _, version = spec.partition("=")
+        name, sep, version = spec.partition("=")
+        del sep
         have = installed.get(name)
         if have is None or (version and have != version):
             missing.append(spec)

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: campus.swarm developers
+"""Filters for swarm sizing, join addresses, address pools and overlay networks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.campus.swarm.plugins.plugin_utils import _swarm_math as sm
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _filter(name: str) -> Callable[[_F], _F]:
+    """Turn ``SwarmInputError`` into ``AnsibleFilterError`` that names the filter."""
+
+    def decorate(func: _F) -> _F:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except sm.SwarmInputError as exc:
+                raise AnsibleFilterError(f"{name}: {exc}") from exc
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@_filter("swarm_quorum")
+def swarm_quorum(managers: int) -> int:
+    """Raft majority needed by ``managers`` managers."""
+    return sm.quorum(managers)
+
+
+@_filter("swarm_fault_tolerance")
+def swarm_fault_tolerance(managers: int) -> int:
+    """Managers that may fail while the swarm keeps quorum."""
+    return sm.fault_tolerance(managers)
+
+
+@_filter("swarm_manager_count_problem")
+def swarm_manager_count_problem(managers: int) -> str:
+    """``''`` for a sound manager count, else the reason it is not."""
+    return sm.manager_count_problem(managers)
+
+
+@_filter("swarm_join_addr")
+def swarm_join_addr(addr: str, port: int = sm.DEFAULT_SWARM_PORT) -> str:
+    """``host:port`` to join a swarm manager at, IPv6 bracketed."""
+    return sm.join_addr(addr, port)
+
+
+@_filter("swarm_address_pool_errors")
+def swarm_address_pool_errors(pools: list[str], subnet_size: int, reserved: list[Any] | None = None) -> list[str]:
+    """Problems with ``default_addr_pool`` / ``subnet_size``; empty when fine."""
+    return sm.address_pool_errors(pools, subnet_size, reserved)
+
+
+@_filter("swarm_unknown_vars")
+def swarm_unknown_vars(names: list[str], known: list[str], prefixes: list[str]) -> list[dict[str, str]]:
+    """Prefixed variable names that are not known, each with a suggestion."""
+    return sm.unknown_vars(names, known, prefixes)
+
+
+@_filter("swarm_network_diff")
+def swarm_network_diff(existing: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    """Immutable differences between an existing network and its declaration."""
+    return sm.network_diff(existing, desired)
+
+
+class FilterModule:
+    """Swarm filters."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "swarm_quorum": swarm_quorum,
+            "swarm_fault_tolerance": swarm_fault_tolerance,
+            "swarm_manager_count_problem": swarm_manager_count_problem,
+            "swarm_join_addr": swarm_join_addr,
+            "swarm_address_pool_errors": swarm_address_pool_errors,
+            "swarm_unknown_vars": swarm_unknown_vars,
+            "swarm_network_diff": swarm_network_diff,
+        }

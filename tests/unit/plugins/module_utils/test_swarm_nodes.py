@@ -1,0 +1,364 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
+    DeclaredNode,
+    SwarmNodesError,
+    declared_nodes,
+    quorum,
+    reconcile,
+)
+
+
+def make_node(node_id: str, role: str = "worker", *, reachable: bool = True, state: str = "ready",
+              labels: dict[str, str] | None = None, availability: str = "active", leader: bool = False,
+              version: int = 10) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "ID": node_id,
+        "Version": {"Index": version},
+        "Spec": {"Labels": dict(labels or {}), "Role": role, "Availability": availability},
+        "Description": {"Hostname": f"host-{node_id}"},
+        "Status": {"State": state, "Addr": "10.0.0.1"},
+    }
+    if role == "manager":
+        node["ManagerStatus"] = {"Leader": leader, "Reachability": "reachable" if reachable else "unreachable"}
+    return node
+
+
+class FakeSwarm:
+    """Stands in for DockerSwarmClient; keeps node state and refuses out-of-sequence updates like Docker."""
+
+    def __init__(self, nodes: list[dict[str, Any]], local_id: str = "m1", *, control: bool = True,
+                 local_state: str = "active", stale_listing: bool = False, reachable_after: int = 0) -> None:
+        self.state = {n["ID"]: copy.deepcopy(n) for n in nodes}
+        self.local_id = local_id
+        self.control = control
+        self.local_state = local_state
+        self.stale_listing = stale_listing  # nodes() reports an old Version.Index
+        self.reachable_after = reachable_after  # nodes() calls before a promoted node becomes reachable
+        self.updates: list[tuple[str, int, dict[str, Any]]] = []
+        self._pending: dict[str, int] = {}
+
+    def info(self) -> dict[str, Any]:
+        return {"Swarm": {"NodeID": self.local_id, "LocalNodeState": self.local_state,
+                          "ControlAvailable": self.control}}
+
+    def nodes(self) -> list[dict[str, Any]]:
+        for node_id in list(self._pending):
+            self._pending[node_id] -= 1
+            if self._pending[node_id] <= 0:
+                self.state[node_id]["ManagerStatus"]["Reachability"] = "reachable"
+                del self._pending[node_id]
+        listing = copy.deepcopy(list(self.state.values()))
+        if self.stale_listing:
+            for node in listing:
+                node["Version"]["Index"] -= 3
+        return listing
+
+    def inspect_node(self, node_id: str) -> dict[str, Any]:
+        return copy.deepcopy(self.state[node_id])
+
+    def update_node(self, node_id: str, version: int, node_spec: dict[str, Any]) -> None:
+        node = self.state[node_id]
+        if version != node["Version"]["Index"]:
+            raise AssertionError(f"update out of sequence for {node_id}: {version} != {node['Version']['Index']}")
+        self.updates.append((node_id, version, copy.deepcopy(node_spec)))
+        old_role = node["Spec"]["Role"]
+        node["Spec"] = copy.deepcopy(node_spec)
+        node["Version"]["Index"] += 1
+        if old_role == "worker" and node_spec["Role"] == "manager":
+            reach = "reachable" if self.reachable_after == 0 else "unknown"
+            node["ManagerStatus"] = {"Leader": False, "Reachability": reach}
+            if self.reachable_after:
+                self._pending[node_id] = self.reachable_after
+        elif old_role == "manager" and node_spec["Role"] == "worker":
+            node.pop("ManagerStatus", None)
+
+
+def cluster(**changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Three reachable managers (m1 leader, where the module runs), workers w1, w2 ready and w3 down."""
+    specs: dict[str, dict[str, Any]] = {
+        "m1": {"role": "manager", "leader": True},
+        "m2": {"role": "manager"},
+        "m3": {"role": "manager"},
+        "w1": {"labels": {"zone": "a", "disk": "ssd"}},
+        "w2": {},
+        "w3": {"state": "down"},
+    }
+    for node_id, change in changes.items():
+        specs[node_id] = {**specs.get(node_id, {}), **change}
+    return [make_node(node_id, **spec) for node_id, spec in specs.items()]
+
+
+def declare(*entries: tuple[str, str] | dict[str, Any]) -> list[DeclaredNode]:
+    """Declared nodes: ("w1", "manager") or full dicts; the inventory name is lab-<id>."""
+    raw = []
+    for entry in entries:
+        if isinstance(entry, tuple):
+            entry = {"node_id": entry[0], "role": entry[1]}
+        raw.append({"name": f"lab-{entry['node_id']}", **entry})
+    return declared_nodes(raw)
+
+
+STEADY = (("m1", "manager"), ("m2", "manager"), ("m3", "manager"), ("w1", "worker"), ("w2", "worker"))
+
+
+def roles(fake: FakeSwarm) -> dict[str, str]:
+    return {node_id: node["Spec"]["Role"] for node_id, node in fake.state.items()}
+
+
+def run_twice(fake: FakeSwarm, declared: list[DeclaredNode], **kwargs: Any) -> dict[str, Any]:
+    """Reconcile, then assert a second pass finds nothing to do."""
+    result = reconcile(fake, declared, **kwargs)
+    again = reconcile(fake, declared, **kwargs)
+    assert again["changed"] is False
+    assert again["actions"] == []
+    return result
+
+
+@pytest.mark.parametrize(("managers", "expected"), [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (7, 4)])
+def test_quorum(managers: int, expected: int) -> None:
+    assert quorum(managers) == expected
+
+
+def test_steady_state_changes_nothing() -> None:
+    fake = FakeSwarm(cluster())
+    result = reconcile(fake, declare(*STEADY))
+    assert result["changed"] is False
+    assert result["actions"] == []
+    assert fake.updates == []
+    assert [n["name"] for n in result["nodes"]] == ["lab-m1", "lab-m2", "lab-m3", "lab-w1", "lab-w2"]
+    assert result["nodes"][0] == {
+        "name": "lab-m1", "node_id": "m1", "hostname": "host-m1", "role": "manager", "availability": "active",
+        "labels": {}, "state": "ready", "leader": True,
+    }
+    assert result["unmanaged_nodes"] == [{"node_id": "w3", "hostname": "host-w3", "role": "worker", "state": "down"}]
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected_actions", "expected_roles"),
+    [
+        ([("w1", "manager")], ["promote lab-w1 (node id w1)"], {"w1": "manager"}),
+        ([("w1", "manager"), ("w2", "manager")],
+         ["promote lab-w1 (node id w1)", "promote lab-w2 (node id w2)"], {"w1": "manager", "w2": "manager"}),
+        ([("m3", "worker")], ["demote lab-m3 (node id m3)"], {"m3": "worker"}),
+        ([("m3", "worker"), ("m2", "worker")],
+         ["demote lab-m2 (node id m2)", "demote lab-m3 (node id m3)"], {"m2": "worker", "m3": "worker"}),
+        # swap a manager: the promotion comes first
+        ([("m3", "worker"), ("w1", "manager")],
+         ["promote lab-w1 (node id w1)", "demote lab-m3 (node id m3)"], {"m3": "worker", "w1": "manager"}),
+    ],
+)
+def test_promote_and_demote(declared: list[tuple[str, str]], expected_actions: list[str],
+                            expected_roles: dict[str, str]) -> None:
+    fake = FakeSwarm(cluster())
+    result = run_twice(fake, declare(*declared))
+    assert result["changed"] is True
+    assert result["actions"] == expected_actions
+    assert [u[0] for u in fake.updates] == [a.split("(node id ")[1].rstrip(")") for a in expected_actions]
+    want = {**roles(FakeSwarm(cluster())), **expected_roles}
+    assert roles(fake) == want
+    assert {n["node_id"]: n["role"] for n in result["nodes"]} == {d[0]: want[d[0]] for d in declared}
+
+
+@pytest.mark.parametrize(
+    ("nodes", "declared", "match"),
+    [
+        # m2 unreachable: demoting m3 leaves m1 and m2, only one reachable of the two needed
+        (cluster(m2={"reachable": False}), [("m3", "worker")],
+         r"refusing to demote lab-m3 \(node id m3\): 2 managers would remain of which 1 are reachable, "
+         r"fewer than the 2 needed for quorum"),
+        (cluster(m2={"reachable": False}, m3={"reachable": False}), [("m3", "worker")], "fewer than the 2 needed"),
+        (cluster(), [("m1", "worker")],
+         r"refusing to demote lab-m1 \(node id m1\): the module runs on it; run on a manager that stays a manager"),
+        (cluster(), [("w3", "manager")], r"cannot promote lab-w3 \(node id w3\): its state is down, not ready"),
+        (cluster(), [("zz9", "worker"), ("w1", "worker")], r"^lab-zz9 \(node id zz9\) is not in the swarm\. Swarm nodes: m1 "),
+    ],
+)
+def test_refusals_write_nothing(nodes: list[dict[str, Any]], declared: list[tuple[str, str]], match: str) -> None:
+    fake = FakeSwarm(nodes)
+    with pytest.raises(SwarmNodesError, match=match) as info:
+        reconcile(fake, declare(*declared))
+    assert info.value.actions == []
+    assert fake.updates == []
+
+
+def test_unreachable_managers_are_demoted_first() -> None:
+    fake = FakeSwarm(cluster(m3={"reachable": False}))
+    result = run_twice(fake, declare(("m2", "worker"), ("m3", "worker")))
+    assert result["actions"] == ["demote lab-m3 (node id m3)", "demote lab-m2 (node id m2)"]
+    assert roles(fake)["m1"] == "manager"
+
+
+def test_demoting_an_unreachable_manager_is_allowed() -> None:
+    fake = FakeSwarm(cluster(m2={"reachable": False}))
+    result = reconcile(fake, declare(("m2", "worker")))
+    assert result["actions"] == ["demote lab-m2 (node id m2)"]
+
+
+def test_waits_for_promoted_managers_before_demoting() -> None:
+    fake = FakeSwarm(cluster(), reachable_after=3)
+    sleeps: list[float] = []
+    result = reconcile(fake, declare(("w1", "manager"), ("m2", "worker"), ("m3", "worker")),
+                       sleep=sleeps.append, clock=lambda: 0.0)
+    assert result["actions"] == ["promote lab-w1 (node id w1)", "demote lab-m2 (node id m2)",
+                                 "demote lab-m3 (node id m3)"]
+    assert sleeps == [1.0, 1.0]
+    assert roles(fake) == {"m1": "manager", "m2": "worker", "m3": "worker", "w1": "manager", "w2": "worker",
+                           "w3": "worker"}
+
+
+def test_demotion_refused_when_promoted_manager_never_becomes_reachable() -> None:
+    fake = FakeSwarm(cluster(), reachable_after=1000)
+    ticks = iter(range(1000))
+    with pytest.raises(SwarmNodesError, match="refusing to demote lab-m3") as info:
+        reconcile(fake, declare(("w1", "manager"), ("m2", "worker"), ("m3", "worker")),
+                  timeout=5, sleep=lambda _s: None, clock=lambda: float(next(ticks)))
+    assert info.value.actions == ["promote lab-w1 (node id w1)", "demote lab-m2 (node id m2)"]
+    assert "done so far: promote lab-w1 (node id w1); demote lab-m2 (node id m2)" in str(info.value)
+    assert roles(fake)["m3"] == "manager"
+
+
+@pytest.mark.parametrize(
+    ("labels", "exclusive", "expected", "action"),
+    [
+        ({"disk": "nvme", "rack": 3}, False, {"zone": "a", "disk": "nvme", "rack": "3"},
+         "change labels of lab-w1 (node id w1): set disk=nvme (was ssd), add rack=3"),
+        ({"disk": "nvme", "rack": 3}, True, {"disk": "nvme", "rack": "3"},
+         "change labels of lab-w1 (node id w1): set disk=nvme (was ssd), add rack=3, remove zone"),
+        ({}, True, {}, "change labels of lab-w1 (node id w1): remove disk, remove zone"),
+        ({"gpu": True}, False, {"zone": "a", "disk": "ssd", "gpu": "true"},
+         "change labels of lab-w1 (node id w1): add gpu=true"),
+        ({}, False, {"zone": "a", "disk": "ssd"}, None),
+        (None, True, {"zone": "a", "disk": "ssd"}, None),  # omitted labels are left alone even when exclusive
+        ({"zone": "a"}, False, {"zone": "a", "disk": "ssd"}, None),
+    ],
+)
+def test_labels_merge_or_exclusive(labels: dict[str, Any] | None, exclusive: bool, expected: dict[str, str],
+                                   action: str | None) -> None:
+    fake = FakeSwarm(cluster())
+    entry: dict[str, Any] = {"node_id": "w1", "role": "worker"}
+    if labels is not None:
+        entry["labels"] = labels
+    result = run_twice(fake, declare(entry), labels_exclusive=exclusive)
+    assert result["actions"] == ([action] if action else [])
+    assert fake.state["w1"]["Spec"]["Labels"] == expected
+    assert result["nodes"][0]["labels"] == expected
+
+
+@pytest.mark.parametrize(
+    ("availability", "expected", "actions"),
+    [
+        ("drain", "drain", ["set availability of lab-w2 (node id w2) to drain (was active)"]),
+        ("pause", "pause", ["set availability of lab-w2 (node id w2) to pause (was active)"]),
+        ("active", "active", []),
+        (None, "active", []),
+    ],
+)
+def test_availability(availability: str | None, expected: str, actions: list[str]) -> None:
+    fake = FakeSwarm(cluster())
+    result = run_twice(fake, declare({"node_id": "w2", "role": "worker", "availability": availability}))
+    assert result["actions"] == actions
+    assert fake.state["w2"]["Spec"]["Availability"] == expected
+
+
+def test_drained_node_is_left_drained_when_availability_omitted() -> None:
+    fake = FakeSwarm(cluster(w2={"availability": "drain"}))
+    assert reconcile(fake, declare(("w2", "worker")))["actions"] == []
+
+
+def test_promotion_with_labels_and_availability_is_one_update() -> None:
+    fake = FakeSwarm(cluster())
+    result = run_twice(fake, declare({"node_id": "w2", "role": "manager", "availability": "drain",
+                                      "labels": {"tier": "control"}}))
+    assert result["actions"] == [
+        "promote lab-w2 (node id w2)",
+        "set availability of lab-w2 (node id w2) to drain (was active)",
+        "change labels of lab-w2 (node id w2): add tier=control",
+    ]
+    assert len(fake.updates) == 1
+    assert fake.updates[0][2] == {"Labels": {"tier": "control"}, "Role": "manager", "Availability": "drain"}
+
+
+def test_check_mode_writes_nothing_and_predicts() -> None:
+    fake = FakeSwarm(cluster())
+    declared = declare(("w1", "manager"), ("m3", "worker"), {"node_id": "w2", "role": "worker", "availability": "drain"})
+    checked = reconcile(fake, declared, check_mode=True)
+    assert fake.updates == []
+    assert checked["changed"] is True
+    assert checked["actions"] == [
+        "set availability of lab-w2 (node id w2) to drain (was active)",
+        "promote lab-w1 (node id w1)",
+        "demote lab-m3 (node id m3)",
+    ]
+    assert {n["name"]: (n["role"], n["availability"]) for n in checked["nodes"]} == {
+        "lab-w1": ("manager", "active"), "lab-m3": ("worker", "active"), "lab-w2": ("worker", "drain")}
+    applied = reconcile(fake, declared)
+    assert applied["actions"] == checked["actions"]
+    assert applied["diff"] == checked["diff"]
+
+
+def test_check_mode_still_refuses_unsafe_plans() -> None:
+    fake = FakeSwarm(cluster(m2={"reachable": False}))
+    with pytest.raises(SwarmNodesError, match="fewer than the 2 needed for quorum"):
+        reconcile(fake, declare(("m3", "worker")), check_mode=True)
+
+
+def test_diff_is_keyed_by_inventory_name() -> None:
+    fake = FakeSwarm(cluster())
+    result = reconcile(fake, declare({"node_id": "w1", "role": "manager", "labels": {"zone": "b"}}))
+    assert result["diff"] == {
+        "before": {"lab-w1": {"role": "worker", "availability": "active", "labels": {"zone": "a", "disk": "ssd"}}},
+        "after": {"lab-w1": {"role": "manager", "availability": "active", "labels": {"zone": "b", "disk": "ssd"}}},
+    }
+
+
+def test_updates_use_a_fresh_version() -> None:
+    fake = FakeSwarm(cluster(), stale_listing=True)
+    run_twice(fake, declare(("w1", "manager"), ("m3", "worker")))
+    assert [(u[0], u[1]) for u in fake.updates] == [("w1", 10), ("m3", 10)]
+
+
+@pytest.mark.parametrize(
+    ("fake", "match"),
+    [
+        (FakeSwarm(cluster(), local_id="w1", control=False), r"this host \(node id w1\) is a swarm worker"),
+        (FakeSwarm(cluster(), local_id="", local_state="inactive"), "not part of a swarm"),
+    ],
+)
+def test_refuses_to_run_off_a_manager(fake: FakeSwarm, match: str) -> None:
+    with pytest.raises(SwarmNodesError, match=match):
+        reconcile(fake, declare(("w1", "worker")))
+    assert fake.updates == []
+
+
+@pytest.mark.parametrize(
+    ("entries", "match"),
+    [
+        ([{"node_id": "a", "name": "x", "role": "worker"}, {"node_id": "a", "name": "y", "role": "worker"}],
+         "y: node id a is declared twice"),
+        ([{"node_id": "a", "name": "x", "role": "worker"}, {"node_id": "b", "name": "x", "role": "worker"}],
+         "x is declared twice"),
+        ([{"node_id": "a", "name": "x", "role": "boss"}], "x: role must be one of manager, worker"),
+        ([{"node_id": "a", "name": "x", "role": "worker", "availability": "off"}], "x: availability must be one of"),
+        ([{"node_id": "a", "name": "x", "role": "worker", "labels": ["a=b"]}], "x: labels must be a dict"),
+        ([{"node_id": "a", "name": "x", "role": "worker", "labels": {"a": None}}], "x: label 'a' must be a string"),
+        ([{"node_id": "", "name": "x", "role": "worker"}], "needs a node_id and a name"),
+        ([{"node_id": "a", "role": "worker"}], "needs a node_id and a name"),
+    ],
+)
+def test_declared_nodes_bad_input(entries: list[dict[str, Any]], match: str) -> None:
+    with pytest.raises(SwarmNodesError, match=match):
+        declared_nodes(entries)
+
+
+def test_declared_nodes_good_input() -> None:
+    [node] = declared_nodes([{"node_id": " a ", "name": "x", "role": "worker", "labels": {"n": 1, "b": False}}])
+    assert (node.node_id, node.name, node.role, node.availability, node.labels) == (
+        "a", "x", "worker", None, {"n": "1", "b": "false"})
+    assert node.describe() == "x (node id a)"
