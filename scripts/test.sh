@@ -43,25 +43,30 @@ stage_lint() {
 
 stage_sanity() {
   # ansible-test needs the collection at ansible_collections/campus/swarm and,
+  # (lab/ and scripts/ are tooling outside the built collection: not copied)
   # offline, a local stand-in for get-pip (see scripts/get_pip_standin.py).
   mkdir -p "$HOME/.ansible/test/cache"
   cp scripts/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_24_2.py"
   local tree=$ROOT/.cache/sanity/ansible_collections/campus/swarm
   mkdir -p "$tree"
-  rsync -a --delete --exclude-from=<(printf '%s\n' /.git /.venv /.cache /.lab /tests/output /inventories/lab .ansible __pycache__ .pytest_cache .ruff_cache .mypy_cache) "$ROOT/" "$tree/"
-  (cd "$tree" && ansible-test sanity --venv --python 3.11 --color no)
+  rsync -a --delete --exclude-from=<(printf '%s\n' /.git /.venv /.cache /.lab /tests/output /inventories/lab /lab /scripts .ansible __pycache__ .pytest_cache .ruff_cache .mypy_cache) "$ROOT/" "$tree/"
+  # ansible-test lists the collection's files with git: index them in the copy.
+  (cd "$tree" && rm -rf .git && git init -q && git add -A &&
+     ansible-test sanity --venv --python 3.11 --color no)
 }
 
 stage_build() {
   local out=$ROOT/.cache/build
   rm -rf "$out"; mkdir -p "$out/collections"
+  # No ansible.cfg of the work tree: only the installed copy may be found.
+  printf '[defaults]\n' >"$out/empty.cfg"
   ansible-galaxy collection build --force --output-path "$out" . &&
-  ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
+  ANSIBLE_CONFIG="$out/empty.cfg" ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
   # The installed copy, not the work tree, must serve roles, filters and modules.
-  (cd "$out" && ANSIBLE_CONFIG=/dev/null ANSIBLE_COLLECTIONS_PATH="$out/collections" \
+  (cd "$out" && ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" \
      ansible-playbook -i localhost, -c local "$ROOT/tests/build/installed.yml") &&
-  ANSIBLE_CONFIG=/dev/null ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
-  ANSIBLE_CONFIG=/dev/null ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role campus.swarm.swarm >/dev/null
+  ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
+  ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role campus.swarm.swarm >/dev/null
 }
 
 stage_molecule() {
