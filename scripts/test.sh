@@ -49,7 +49,7 @@ stage_sanity() {
   cp scripts/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_24_2.py"
   local tree=$ROOT/.cache/sanity/ansible_collections/campus/swarm
   mkdir -p "$tree"
-  rsync -a --delete --exclude-from=<(printf '%s\n' /.git /.venv /.cache /.lab /tests/output /inventories/lab /lab /scripts .ansible __pycache__ .pytest_cache .ruff_cache .mypy_cache) "$ROOT/" "$tree/"
+  rsync -a --delete --delete-excluded --exclude-from=<(printf '%s\n' /.git /.venv /.cache /.lab /tests/output /inventories/lab /lab /scripts .ansible __pycache__ .pytest_cache .ruff_cache .mypy_cache) "$ROOT/" "$tree/"
   # ansible-test lists the collection's files with git: index them in the copy.
   (cd "$tree" && rm -rf .git && git init -q && git add -A &&
      ansible-test sanity --venv --python 3.11 --color no)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,11 +21,7 @@ def dpkg_missing(wanted: list[str], dpkg_output: str) -> list[str]:
         raise AnsibleFilterError(f"dpkg_missing: wanted must be a list of package specs, got {wanted!r}")
     if not isinstance(dpkg_output, str):
         raise AnsibleFilterError(f"dpkg_missing: dpkg_output must be a string, got {type(dpkg_output).__name__}")
-    installed: dict[str, str] = {}
-    for line in dpkg_output.splitlines():
-        fields = line.split("\t")
-        if len(fields) == 3 and fields[1] == "installed":
-            installed[fields[0]] = fields[2]
+    installed = dpkg_versions(dpkg_output)
     missing = []
     for spec in wanted:
         name, sep, version = spec.partition("=")
@@ -33,6 +30,40 @@ def dpkg_missing(wanted: list[str], dpkg_output: str) -> list[str]:
         if have is None or (version and have != version):
             missing.append(spec)
     return missing
+
+
+def dpkg_versions(dpkg_output: str) -> dict[str, str]:
+    """Return {package: version} of the installed packages in ``dpkg-query`` output (format as for dpkg_missing)."""
+    if not isinstance(dpkg_output, str):
+        raise AnsibleFilterError(f"dpkg_versions: dpkg_output must be a string, got {type(dpkg_output).__name__}")
+    versions: dict[str, str] = {}
+    for line in dpkg_output.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and fields[1] == "installed":
+            versions[fields[0]] = fields[2]
+    return versions
+
+
+_VERSION = re.compile(r"(?:^|version |^[0-9]+:)([0-9]+\.[0-9]+\.[0-9]+)")
+ENGINE_PACKAGES = ("docker-ce", "docker.io", "moby-engine")
+
+
+def docker_engine_version(dpkg_output: str, dockerd_version: str = "") -> str:
+    """Return the engine release (``20.10.24``), or ``0`` when no engine is installed.
+
+    ``dockerd_version`` (output of ``dockerd --version``) wins when given; otherwise the
+    version of the installed engine package in ``dpkg_output`` is used.
+    """
+    if not isinstance(dockerd_version, str):
+        raise AnsibleFilterError(f"docker_engine_version: dockerd_version must be a string, got {dockerd_version!r}")
+    candidates = [dockerd_version] if dockerd_version else []
+    installed = dpkg_versions(dpkg_output)
+    candidates += [installed[name] for name in ENGINE_PACKAGES if name in installed]
+    for text in candidates:
+        match = _VERSION.search(text)
+        if match:
+            return match.group(1)
+    return "0"
 
 
 def docker_apt_version(version: str, facts: Mapping[str, Any]) -> str:
@@ -60,4 +91,5 @@ class FilterModule:
     """Package filters."""
 
     def filters(self) -> dict[str, Any]:
-        return {"dpkg_missing": dpkg_missing, "docker_apt_version": docker_apt_version}
+        return {"dpkg_missing": dpkg_missing, "dpkg_versions": dpkg_versions,
+                "docker_engine_version": docker_engine_version, "docker_apt_version": docker_apt_version}

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.campus.swarm.plugins.filter.packages import docker_apt_version, dpkg_missing
+from ansible_collections.campus.swarm.plugins.filter.packages import docker_apt_version, docker_engine_version, dpkg_missing, dpkg_versions
 
 DPKG = (
     "docker.io\tinstalled\t20.10.24+dfsg1-1+b3\n"
@@ -66,3 +66,36 @@ def test_docker_apt_version(version: str, facts: dict[str, str], expected: str) 
 def test_docker_apt_version_bad_input(version: str, facts: dict[str, str], message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=message):
         docker_apt_version(version, facts)
+
+
+def test_dpkg_versions() -> None:
+    assert dpkg_versions(DPKG) == {
+        "docker.io": "20.10.24+dfsg1-1+b3",
+        "docker-ce": "5:27.5.1-1~debian.12~bookworm",
+    }
+    assert dpkg_versions("") == {}
+
+
+def test_dpkg_versions_bad_input() -> None:
+    with pytest.raises(AnsibleFilterError, match="dpkg_versions"):
+        dpkg_versions(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("dpkg", "dockerd", "expected"),
+    [
+        ("docker.io\tinstalled\t20.10.24+dfsg1-1+b3\n", "", "20.10.24"),
+        ("docker-ce\tinstalled\t5:27.5.1-1~debian.12~bookworm\n", "", "27.5.1"),
+        ("docker.io\tinstalled\t26.1.5+dfsg1-9+b9\n", "", "26.1.5"),
+        ("docker.io\tinstalled\t20.10.24+dfsg1-1+b3\n", "Docker version 26.1.5+dfsg1, build a72d7cd", "26.1.5"),
+        ("docker.io\tconfig-files\t20.10.24+dfsg1-1+b3\n", "", "0"),
+        ("", "", "0"),
+    ],
+)
+def test_docker_engine_version(dpkg: str, dockerd: str, expected: str) -> None:
+    assert docker_engine_version(dpkg, dockerd) == expected
+
+
+def test_docker_engine_version_bad_input() -> None:
+    with pytest.raises(AnsibleFilterError, match="docker_engine_version"):
+        docker_engine_version("", None)  # type: ignore[arg-type]
