@@ -34,7 +34,7 @@ stage_unit() {
 
 stage_lint() {
   local rc=0
-  ruff check plugins tests || rc=1
+  ruff check plugins tests lab || rc=1
   mypy plugins tests/unit || rc=1
   yamllint --strict . || rc=1
   ansible-lint --offline || rc=1

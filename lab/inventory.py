@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Write a lab inventory (the shape the whole project uses) to stdout or a file.
+
+Deterministic: the same arguments always give the same bytes.
+  inventory.py --prefix campus-lab --managers 3 --workers 2 \
+      --network campus-lab --subnet 172.28.10.0/24 --suite bookworm \
+      --state-dir /abs/repo/.lab --output inventories/lab/hosts.yml
+Managers get host addresses .11-.19, workers .21 onwards.
+"""
+import argparse
+import ipaddress
+import os
+import sys
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--prefix", default="campus-lab")
+    p.add_argument("--managers", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--network", default="campus-lab")
+    p.add_argument("--subnet", default="172.28.10.0/24")
+    p.add_argument("--suite", default="bookworm")
+    p.add_argument("--state-dir", required=True, help="absolute path of the repo's .lab dir")
+    p.add_argument("--output", required=True)
+    a = p.parse_args()
+
+    net = ipaddress.ip_network(a.subnet, strict=True)
+    if not 1 <= a.managers <= 9 or a.workers < 0 or 21 + a.workers > net.num_addresses - 2:
+        p.error(f"need 1-9 managers and room for {a.workers} workers from .21 in {net}")
+    out = os.path.abspath(a.output)
+    # Absolute: also right for the implicit localhost, which has no inventory_dir.
+    state_dir = os.path.abspath(a.state_dir)
+
+    def host(name: str, index: int, extra: str = "") -> str:
+        return f"            {name}: {{ansible_host: {net[index]}{extra}}}\n"
+
+    managers = "".join(host(f"{a.prefix}-m{i}", 10 + i) for i in range(1, a.managers + 1))
+    workers = "".join(
+        host(f"{a.prefix}-w{i}", 20 + i, f", swarm_labels: {{zone: {'ab'[(i - 1) % 2]}}}")
+        for i in range(1, a.workers + 1)
+    )
+    text = f"""\
+---
+# Written by lab/inventory.py ({a.managers} managers, {a.workers} workers); regenerated, do not edit.
+all:
+  vars:
+    ansible_user: campus
+    ansible_become: true
+    ansible_python_interpreter: /usr/bin/python3
+    lab_state_dir: {state_dir}
+    ansible_ssh_private_key_file: "{{{{ lab_state_dir }}}}/id_ed25519"
+    ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    lab_network_name: {a.network}
+    lab_network_subnet: {net}
+    lab_image: campus-swarm-node:{a.suite}
+    docker_install_source: distro
+  children:
+    swarm:
+      children:
+        swarm_managers:
+          hosts:
+{managers}        swarm_workers:
+          hosts:{'' if workers else ' {}'}
+{workers}    swarm_edge:
+      hosts:
+        {a.prefix}-m1: {{}}
+"""
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
