@@ -55,6 +55,11 @@ all:
     lab_network_subnet: {net}
     lab_image: campus-swarm-node:{a.suite}
     docker_install_source: distro
+    # Overlay subnets from a pool of their own, one network per kind of traffic.
+    swarm_default_addr_pool: [10.201.0.0/16]
+    networks_overlays:
+      - {{name: proxy, subnet: 10.201.1.0/24}}
+      - {{name: rabbitmq, subnet: 10.201.2.0/24}}
   children:
     swarm:
       children:
