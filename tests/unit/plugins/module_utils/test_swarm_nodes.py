@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
+    Change,
     DeclaredNode,
     SwarmNodesError,
+    _quorum_problem,
     declared_nodes,
     quorum,
     reconcile,
@@ -362,3 +364,22 @@ def test_declared_nodes_good_input() -> None:
     assert (node.node_id, node.name, node.role, node.availability, node.labels) == (
         "a", "x", "worker", None, {"n": "1", "b": "false"})
     assert node.describe() == "x (node id a)"
+
+
+@pytest.mark.parametrize(
+    ("managers", "expected"),
+    [
+        # The last manager: reconcile() never gets here (it refuses to demote the node it runs
+        # on), so the guard is checked directly.
+        ({"m1": True}, "no manager would remain"),
+        ({"m1": True, "m2": False, "m3": True}, "2 managers would remain of which 1 are reachable"),
+        ({"m1": True, "m2": True, "m3": True}, None),
+    ],
+)
+def test_quorum_problem_guard(managers: dict[str, bool], expected: str | None) -> None:
+    change = Change(DeclaredNode("m1", "node-m1", "worker"), make_node("m1", "manager"), exclusive=False)
+    problem = _quorum_problem(managers, change)
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem is not None and expected in problem
