@@ -43,8 +43,8 @@ stage_lint() {
 
 stage_sanity() {
   # ansible-test needs the collection at ansible_collections/campus/swarm and,
-  # (lab/ and scripts/ are tooling outside the built collection: not copied)
   # offline, a local stand-in for get-pip (see scripts/get_pip_standin.py).
+  # lab/ and scripts/ are tooling outside the built collection: not copied.
   mkdir -p "$HOME/.ansible/test/cache"
   cp scripts/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_24_2.py"
   local tree=$ROOT/.cache/sanity/ansible_collections/campus/swarm
@@ -60,13 +60,13 @@ stage_build() {
   rm -rf "$out"; mkdir -p "$out/collections"
   # No ansible.cfg of the work tree: only the installed copy may be found.
   printf '[defaults]\n' >"$out/empty.cfg"
-  ansible-galaxy collection build --force --output-path "$out" . &&
-  ANSIBLE_CONFIG="$out/empty.cfg" ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
+  ansible-galaxy collection build --force --output-path "$out" . || return 1
   # The installed copy, not the work tree, must serve roles, filters and modules.
-  (cd "$out" && ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" \
-     ansible-playbook -i localhost, -c local "$ROOT/tests/build/installed.yml") &&
-  ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
-  ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" ansible-doc -t role campus.swarm.swarm >/dev/null
+  (cd "$out" && export ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" &&
+     ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
+     ansible-playbook -i localhost, -c local "$ROOT/tests/build/installed.yml" &&
+     ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
+     ansible-doc -t role campus.swarm.swarm >/dev/null)
 }
 
 stage_molecule() {
