@@ -5,7 +5,7 @@ Deterministic: the same arguments always give the same bytes.
   inventory.py --prefix campus-lab --managers 3 --workers 2 \
       --network campus-lab --subnet 172.28.10.0/24 --suite bookworm \
       --state-dir /abs/repo/.lab --output inventories/lab/hosts.yml
-Managers get host addresses .11-.19, workers .21 onwards.
+Managers get host addresses .11-.19, workers .21 onwards, the outside host .250.
 """
 import argparse
 import ipaddress
@@ -26,8 +26,8 @@ def main() -> int:
     a = p.parse_args()
 
     net = ipaddress.ip_network(a.subnet, strict=True)
-    if not 1 <= a.managers <= 9 or a.workers < 0 or 21 + a.workers > net.num_addresses - 2:
-        p.error(f"need 1-9 managers and room for {a.workers} workers from .21 in {net}")
+    if not 1 <= a.managers <= 9 or a.workers < 0 or 21 + a.workers > 250 or net.num_addresses < 256:
+        p.error(f"need 1-9 managers, room for {a.workers} workers from .21 to .249, and a /24 or larger, in {net}")
     out = os.path.abspath(a.output)
     # Absolute: also right for the implicit localhost, which has no inventory_dir.
     state_dir = os.path.abspath(a.state_dir)
@@ -70,6 +70,10 @@ all:
 {workers}    swarm_edge:
       hosts:
         {a.prefix}-m1: {{}}
+    # Not a cluster member: stands for the rest of the world when probing the nodes.
+    lab_outside:
+      hosts:
+        {a.prefix}-out: {{ansible_host: {net[250]}}}
 """
     os.makedirs(os.path.dirname(out), exist_ok=True)
     tmp = out + ".tmp"

@@ -1,5 +1,5 @@
 /* probe: a tiny static TCP helper for traffic tests where no registry exists.
- *   probe serve PORT       answer every connection with "<hostname>\n"
+ *   probe serve PORT...    answer every connection on each PORT with "<hostname>\n"
  *   probe get HOST PORT    connect (5 s timeout), print the reply, exit 0;
  *                          exit 1 with a message on failure
  *   probe sleep            block forever
@@ -23,7 +23,7 @@
 static void on_signal(int sig) { (void)sig; _exit(0); }
 
 static int usage(void) {
-    fputs("usage: probe serve PORT | probe get HOST PORT | probe sleep\n", stderr);
+    fputs("usage: probe serve PORT... | probe get HOST PORT | probe sleep\n", stderr);
     return 2;
 }
 
@@ -110,7 +110,12 @@ static int get(const char *host, const char *port) {
 int main(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    if (argc == 3 && strcmp(argv[1], "serve") == 0) return serve(argv[2]);
+    if (argc >= 3 && strcmp(argv[1], "serve") == 0) {
+        /* One process per further port; they end with the container. */
+        for (int i = 3; i < argc; i++)
+            if (fork() == 0) return serve(argv[i]);
+        return serve(argv[2]);
+    }
     if (argc == 4 && strcmp(argv[1], "get") == 0) return get(argv[2], argv[3]);
     if (argc == 2 && strcmp(argv[1], "sleep") == 0) {
         for (;;) pause();

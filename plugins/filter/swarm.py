@@ -73,6 +73,21 @@ def swarm_network_diff(existing: dict[str, Any], desired: dict[str, Any]) -> lis
     return sm.network_diff(existing, desired)
 
 
+def swarm_advertise_addrs(hosts: list[str], hostvars: Any) -> list[str]:
+    """The address each host is reached on: ``swarm_advertise_addr`` if set, else its default IPv4 route's address."""
+    addrs = []
+    for host in hosts:
+        hv = hostvars[host]
+        addr = hv.get("swarm_advertise_addr") or (hv.get("ansible_facts") or {}).get("default_ipv4", {}).get("address", "")
+        if not addr:
+            raise AnsibleFilterError(
+                f"swarm_advertise_addrs: host {host} has no swarm_advertise_addr and no default IPv4 route in its facts: "
+                "set swarm_advertise_addr for it (or gather its network facts first)"
+            )
+        addrs.append(str(addr))
+    return addrs
+
+
 class FilterModule:
     """Swarm filters."""
 
@@ -85,4 +100,5 @@ class FilterModule:
             "swarm_address_pool_errors": swarm_address_pool_errors,
             "swarm_unknown_vars": swarm_unknown_vars,
             "swarm_network_diff": swarm_network_diff,
+            "swarm_advertise_addrs": swarm_advertise_addrs,
         }

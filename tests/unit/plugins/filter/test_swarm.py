@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.campus.swarm.plugins.filter.swarm import (
     FilterModule,
     swarm_address_pool_errors,
+    swarm_advertise_addrs,
     swarm_fault_tolerance,
     swarm_join_addr,
     swarm_manager_count_problem,
@@ -21,6 +22,7 @@ from ansible_collections.campus.swarm.plugins.filter.swarm import (
 def test_filter_module_exports_every_filter() -> None:
     assert sorted(FilterModule().filters()) == [
         "swarm_address_pool_errors",
+        "swarm_advertise_addrs",
         "swarm_fault_tolerance",
         "swarm_join_addr",
         "swarm_manager_count_problem",
@@ -274,3 +276,20 @@ def test_network_diff(existing: dict[str, Any], desired: dict[str, Any], expecte
 def test_network_diff_bad_input(existing: Any, desired: Any) -> None:
     with pytest.raises(AnsibleFilterError, match=r"^swarm_network_diff: "):
         swarm_network_diff(existing, desired)
+
+
+HOSTVARS: dict[str, Any] = {
+    "m1": {"swarm_advertise_addr": "192.0.2.11", "ansible_facts": {"default_ipv4": {"address": "198.51.100.11"}}},
+    "w1": {"swarm_advertise_addr": "", "ansible_facts": {"default_ipv4": {"address": "198.51.100.21"}}},
+    "w2": {"ansible_facts": {"default_ipv4": {"address": "198.51.100.22"}}},
+    "bare": {"ansible_facts": {}},
+}
+
+
+def test_advertise_addrs() -> None:
+    assert swarm_advertise_addrs(["m1", "w1", "w2"], HOSTVARS) == ["192.0.2.11", "198.51.100.21", "198.51.100.22"]
+
+
+def test_advertise_addrs_without_facts() -> None:
+    with pytest.raises(AnsibleFilterError, match="^swarm_advertise_addrs: host bare has no swarm_advertise_addr"):
+        swarm_advertise_addrs(["m1", "bare"], HOSTVARS)
