@@ -55,6 +55,10 @@ all:
     lab_network_subnet: {net}
     lab_image: campus-swarm-node:{a.suite}
     docker_install_source: distro
+    # A campus network: no way out but the HTTP proxy (squid, at .2), for apt and the engine.
+    lab_proxy_address: {net[2]}
+    docker_proxy_http: http://{net[2]}:3128
+    docker_proxy_https: http://{net[2]}:3128
     # Overlay subnets from a pool of their own, one network per kind of traffic.
     swarm_default_addr_pool: [10.201.0.0/16]
     networks_overlays:

@@ -291,5 +291,5 @@ def test_advertise_addrs() -> None:
 
 
 def test_advertise_addrs_without_facts() -> None:
-    with pytest.raises(AnsibleFilterError, match="^swarm_advertise_addrs: host bare has no swarm_advertise_addr"):
+    with pytest.raises(AnsibleFilterError, match=r"^swarm_advertise_addrs: host bare has no swarm_advertise_addr"):
         swarm_advertise_addrs(["m1", "bare"], HOSTVARS)
