@@ -66,6 +66,8 @@ stage_build() {
      ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
      ansible-playbook -i localhost, -c local "$ROOT/tests/build/installed.yml" &&
      ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
+     ansible-doc -t module campus.swarm.swarm_port_probe >/dev/null &&
+     ansible-doc -t role campus.swarm.firewall >/dev/null &&
      ansible-doc -t role campus.swarm.swarm >/dev/null)
 }
 
@@ -73,6 +75,7 @@ stage_molecule() {
   scripts/ensure-docker.sh || return 1
   scripts/build-node-image.sh bookworm || return 1
   scripts/build-node-image.sh trixie || return 1
+  scripts/build-proxy-image.sh || return 1
   lab/probe/build.sh || return 1
   local rc=0 s
   for s in $(ls extensions/molecule | grep -v '^shared$'); do
