@@ -61,6 +61,9 @@ all:
     docker_proxy_https: http://{net[2]}:3128
     # Overlay subnets from a pool of their own, one network per kind of traffic.
     swarm_default_addr_pool: [10.201.0.0/16]
+    # Images reach the nodes through the collection's image delivery (no registry here).
+    images_list:
+      - {{name: "campus-probe:1"}}
     networks_overlays:
       - {{name: proxy, subnet: 10.201.1.0/24}}
       - {{name: rabbitmq, subnet: 10.201.2.0/24}}

@@ -1,10 +1,17 @@
 /* probe: a tiny static TCP helper for traffic tests where no registry exists.
- *   probe serve PORT...    answer every connection on each PORT with "<hostname>\n"
+ *   probe serve PORT...    answer every connection on each PORT with "<hostname>\n",
+ *                          and echo every UDP datagram sent to each PORT
+ *   probe mtu HOST PORT SIZE
+ *                          send one UDP datagram that makes an IPv4 packet of SIZE
+ *                          bytes with don't-fragment set to HOST:PORT (a serving
+ *                          probe) and wait for its full-size echo; exit 0 when it
+ *                          came back, 1 with the reason otherwise (3 tries, 2 s each)
  *   probe get HOST PORT    connect (5 s timeout), print the reply, exit 0;
  *                          exit 1 with a message on failure
  *   probe sleep            block forever
  * Built with gcc -static -Os; shipped as a one-file rootfs (see build.sh).
  * As PID 1 it exits on SIGTERM/SIGINT so `docker stop` is instant. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -23,7 +30,7 @@
 static void on_signal(int sig) { (void)sig; _exit(0); }
 
 static int usage(void) {
-    fputs("usage: probe serve PORT... | probe get HOST PORT | probe sleep\n", stderr);
+    fputs("usage: probe serve PORT... | probe get HOST PORT | probe mtu HOST PORT SIZE | probe sleep\n", stderr);
     return 2;
 }
 
@@ -61,6 +68,61 @@ static int serve(const char *port) {
         if (write(c, msg, len) < 0) { /* client gone: nothing to do */ }
         close(c);
     }
+}
+
+/* Echo every datagram on PORT back to its sender (IPv4; the MTU probe's far side). */
+static int echo_udp(const char *port) {
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY),
+                             .sin_port = htons((unsigned short)atoi(port))};
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a4, sizeof a4) != 0) {
+        fprintf(stderr, "probe: echo %s/udp: %s\n", port, strerror(errno));
+        return 1;
+    }
+    static char buf[65536];
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0) continue;
+        if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl) < 0) { /* sender gone */ }
+    }
+}
+
+/* One IPv4 packet of SIZE bytes (20 IP + 8 UDP + payload) with DF set, echoed back whole. */
+static int mtu(const char *host, const char *port, const char *size) {
+    int total = atoi(size), payload = total - 28, fd, pmtu = IP_PMTUDISC_DO;
+    if (payload < 1 || payload > 65000) {
+        fprintf(stderr, "probe: mtu: SIZE must be 29-65028, got %s\n", size);
+        return 2;
+    }
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port))};
+    if (inet_pton(AF_INET, host, &to.sin_addr) != 1) {
+        fprintf(stderr, "probe: mtu: %s is not an IPv4 address\n", host);
+        return 2;
+    }
+    if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
+        setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0) {
+        fprintf(stderr, "probe: mtu: %s\n", strerror(errno));
+        return 1;
+    }
+    static char out[65536], in[65536];
+    memset(out, 'm', (size_t)payload);
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (sendto(fd, out, (size_t)payload, 0, (struct sockaddr *)&to, sizeof to) < 0) {
+            fprintf(stderr, "probe: mtu %s:%s %d bytes: %s\n", host, port, total, strerror(errno));
+            return 1;
+        }
+        ssize_t n = recv(fd, in, sizeof in, 0);
+        if (n == payload) {
+            printf("probe: %d-byte packets with don't-fragment reach %s and come back\n", total, host);
+            return 0;
+        }
+    }
+    fprintf(stderr, "probe: mtu %s:%s %d bytes: no full-size answer (dropped on the way)\n", host, port, total);
+    return 1;
 }
 
 static int get(const char *host, const char *port) {
@@ -112,11 +174,14 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     if (argc >= 3 && strcmp(argv[1], "serve") == 0) {
         /* One process per further port; they end with the container. */
+        for (int i = 2; i < argc; i++)
+            if (fork() == 0) return echo_udp(argv[i]);
         for (int i = 3; i < argc; i++)
             if (fork() == 0) return serve(argv[i]);
         return serve(argv[2]);
     }
     if (argc == 4 && strcmp(argv[1], "get") == 0) return get(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "mtu") == 0) return mtu(argv[2], argv[3], argv[4]);
     if (argc == 2 && strcmp(argv[1], "sleep") == 0) {
         for (;;) pause();
     }

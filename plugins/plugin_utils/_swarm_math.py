@@ -20,6 +20,8 @@ MAX_USEFUL_MANAGERS = 7
 MAX_SWARM_SUBNET_SIZE = 29
 DEFAULT_SWARM_PORT = 2377
 MTU_OPTION = "com.docker.network.driver.mtu"
+# What an overlay without that option is planned for: Docker's default underlay MTU.
+DEFAULT_UNDERLAY_MTU = 1500
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
@@ -292,9 +294,9 @@ def network_diff(existing: Any, desired: Any) -> list[str]:
     if mtu is not None:
         if isinstance(mtu, bool) or not str(mtu).strip().isdigit():
             raise SwarmInputError(f"network {desired['name']!r}: mtu must be an integer, got {mtu!r}")
-        have_mtu = options.get(MTU_OPTION)
-        if have_mtu is None or str(have_mtu).strip() != str(int(str(mtu).strip())):
-            diffs.append(f"mtu is {have_mtu if have_mtu is not None else 'unset'}, wanted {int(str(mtu).strip())}")
+        have_mtu = str(options.get(MTU_OPTION, DEFAULT_UNDERLAY_MTU)).strip()
+        if have_mtu != str(int(str(mtu).strip())):
+            diffs.append(f"mtu is {have_mtu}, wanted {int(str(mtu).strip())}")
 
     want_labels = desired.get("labels") or {}
     if not isinstance(want_labels, Mapping):

@@ -15,6 +15,7 @@ from ansible_collections.campus.swarm.plugins.filter.swarm import (
     swarm_manager_count_problem,
     swarm_network_diff,
     swarm_quorum,
+    swarm_underlay_mtu,
     swarm_unknown_vars,
 )
 
@@ -28,6 +29,7 @@ def test_filter_module_exports_every_filter() -> None:
         "swarm_manager_count_problem",
         "swarm_network_diff",
         "swarm_quorum",
+        "swarm_underlay_mtu",
         "swarm_unknown_vars",
     ]
 
@@ -235,7 +237,9 @@ MATCHING = {"name": "proxy", "subnet": "10.10.1.0/24", "gateway": "10.10.1.1", "
         (network(Options={"encrypted": ""}), MATCHING, ["encrypted is true, wanted false"]),
         (network(Options={"encrypted": ""}), {**MATCHING, "encrypted": True}, []),
         (network(Internal=True), MATCHING, ["internal is true, wanted false"]),
-        (network(), {**MATCHING, "mtu": 1400}, ["mtu is unset, wanted 1400"]),
+        # No option means Docker's default underlay MTU, 1500.
+        (network(), {**MATCHING, "mtu": 1400}, ["mtu is 1500, wanted 1400"]),
+        (network(), {**MATCHING, "mtu": 1500}, []),
         (network(Options={"com.docker.network.driver.mtu": "1400"}), {**MATCHING, "mtu": 1400}, []),
         (network(Options={"com.docker.network.driver.mtu": "1500"}), {**MATCHING, "mtu": "1400"},
          ["mtu is 1500, wanted 1400"]),
@@ -293,3 +297,52 @@ def test_advertise_addrs() -> None:
 def test_advertise_addrs_without_facts() -> None:
     with pytest.raises(AnsibleFilterError, match=r"^swarm_advertise_addrs: host bare has no swarm_advertise_addr"):
         swarm_advertise_addrs(["m1", "bare"], HOSTVARS)
+
+
+MTU_HOSTVARS: dict[str, Any] = {
+    "m1": {
+        "ansible_facts": {
+            "default_ipv4": {"address": "172.28.20.11"},
+            "interfaces": ["lo", "eth0", "docker_gwbridge"],
+            "lo": {"mtu": 65536, "ipv4": {"address": "127.0.0.1"}},
+            "eth0": {"mtu": 1450, "ipv4": {"address": "172.28.20.11"}},
+            "docker_gwbridge": {"mtu": 1500, "ipv4": {"address": "172.81.0.1"}},
+        }
+    },
+    "w1": {
+        "swarm_advertise_addr": "10.9.0.21",
+        "ansible_facts": {
+            "default_ipv4": {"address": "172.28.20.21"},
+            "interfaces": ["eth0", "ens-4"],
+            "eth0": {"mtu": 1500, "ipv4": {"address": "172.28.20.21"}},
+            "ens_4": {"mtu": 1400, "ipv4": {"address": "10.9.1.21"}, "ipv4_secondaries": [{"address": "10.9.0.21"}]},
+        },
+    },
+    "v6": {
+        "swarm_advertise_addr": "2001:db8::5",
+        "ansible_facts": {"interfaces": ["eth0"], "eth0": {"mtu": 1280, "ipv6": [{"address": "2001:db8::5"}]}},
+    },
+}
+
+
+@pytest.mark.parametrize(("hosts", "mtu"), [(["m1"], 1450), (["m1", "w1"], 1400), (["w1"], 1400), (["m1", "v6"], 1280)])
+def test_underlay_mtu(hosts: list[str], mtu: int) -> None:
+    assert swarm_underlay_mtu(hosts, MTU_HOSTVARS) == mtu
+
+
+@pytest.mark.parametrize(
+    ("hosts", "match"),
+    [
+        (["bare"], "host bare has no swarm_advertise_addr"),
+        ([], "no hosts given"),
+    ],
+)
+def test_underlay_mtu_bad(hosts: list[str], match: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=f"^swarm_underlay_mtu: {match}"):
+        swarm_underlay_mtu(hosts, {**MTU_HOSTVARS, **HOSTVARS})
+
+
+def test_underlay_mtu_address_on_no_interface() -> None:
+    hostvars = {"x": {"swarm_advertise_addr": "192.0.2.9", "ansible_facts": MTU_HOSTVARS["m1"]["ansible_facts"]}}
+    with pytest.raises(AnsibleFilterError, match=r"^swarm_underlay_mtu: no interface of host x in its facts holds its address 192\.0\.2\.9"):
+        swarm_underlay_mtu(["x"], hostvars)

@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: campus.swarm developers
+"""Which images a node needs and lacks (role campus.swarm.images)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+SOURCES = ("archive", "pull")
+
+
+def _seq(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def images_needed(images: Any, host: str, groups: Any) -> list[dict[str, Any]]:
+    """The declarations of ``images_list`` whose ``hosts`` (groups or hosts; default ``[swarm]``)
+    include ``host`` or one of its ``groups``, each with ``source`` filled in."""
+    if not _seq(images):
+        raise AnsibleFilterError(f"images_needed: images_list must be a list, got {images!r}")
+    mine = set([host, *groups]) if _seq(groups) else {host}
+    needed = []
+    for index, item in enumerate(images):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            raise AnsibleFilterError(f"images_needed: images_list item {index} needs a name, got {item!r}")
+        source = item.get("source", "archive")
+        if source not in SOURCES:
+            raise AnsibleFilterError(f"images_needed: images_list {item['name']}: source must be archive or pull, got {source!r}")
+        hosts = item.get("hosts", ["swarm"])
+        if not _seq(hosts):
+            raise AnsibleFilterError(f"images_needed: images_list {item['name']}: hosts must be a list of groups or hosts, got {hosts!r}")
+        if mine & {str(h) for h in hosts}:
+            needed.append({"name": item["name"].strip(), "source": source})
+    return needed
+
+
+def _tags(name: str) -> set[str]:
+    """The forms Docker may list a name under (``nginx`` is ``nginx:latest``)."""
+    forms = {name}
+    if not re.search(r":[^/]+$", name) and "@" not in name:
+        forms.add(f"{name}:latest")
+    return forms
+
+
+def images_missing(needed: Any, node_images: Any, wanted_ids: Any = None) -> list[str]:
+    """Names of ``needed`` images the node lacks, or holds with another ID than ``wanted_ids[name]``.
+
+    ``node_images`` is ``docker_image_info``'s ``images`` (each with ``Id`` and ``RepoTags``).
+    """
+    if not _seq(needed) or not _seq(node_images):
+        raise AnsibleFilterError("images_missing: needed and node_images must be lists")
+    wanted_ids = wanted_ids or {}
+    if not isinstance(wanted_ids, Mapping):
+        raise AnsibleFilterError(f"images_missing: wanted_ids must be a dict of name to image ID, got {wanted_ids!r}")
+    have: dict[str, str] = {}
+    for image in node_images:
+        for tag in image.get("RepoTags") or []:
+            have[tag] = image.get("Id", "")
+    missing = []
+    for item in needed:
+        name = item["name"] if isinstance(item, Mapping) else str(item)
+        present = [have[form] for form in _tags(name) if form in have]
+        want = wanted_ids.get(name)
+        if not present or (want and present[0] != want):
+            missing.append(name)
+    return missing
+
+
+def images_archive_name(name: str, image_id: str) -> str:
+    """A file name for the archive of image ``name`` with ID ``image_id``: one per ID."""
+    digest = image_id.split(":")[-1]
+    if not re.fullmatch(r"[0-9a-f]{12,64}", digest):
+        raise AnsibleFilterError(f"images_archive_name: {image_id!r} is not an image ID")
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest[:12]}.tar"
+
+
+class FilterModule:
+    """Image delivery filters."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {"images_needed": images_needed, "images_missing": images_missing, "images_archive_name": images_archive_name}
