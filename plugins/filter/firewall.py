@@ -28,8 +28,20 @@ def firewall_ssh_lockout(ssh_connection: str, ssh_port: int, sources: list[str])
         raise AnsibleFilterError(f"firewall_ssh_lockout: {exc}") from exc
 
 
+def firewall_ufw_commands(rules: list[dict[str, Any]], tuple_lines: list[str], tag: str) -> list[str]:
+    """The ufw commands (adds, then deletes) that make ufw's rules match the rules of ``firewall_rules``."""
+    try:
+        return fw.ufw_commands(rules, tuple_lines, tag)
+    except fw.FirewallInputError as exc:
+        raise AnsibleFilterError(f"firewall_ufw_commands: {exc}") from exc
+
+
 class FilterModule:
     """Firewall filters."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"firewall_rules": firewall_rules, "firewall_ssh_lockout": firewall_ssh_lockout}
+        return {
+            "firewall_rules": firewall_rules,
+            "firewall_ssh_lockout": firewall_ssh_lockout,
+            "firewall_ufw_commands": firewall_ufw_commands,
+        }

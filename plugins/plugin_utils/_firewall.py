@@ -14,6 +14,7 @@ Ansible itself uses would survive the rules. Errors in the input raise
 from __future__ import annotations
 
 import ipaddress
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -174,3 +175,96 @@ def ssh_lockout(ssh_connection: Any, ssh_port: Any, sources: Any) -> str:
     if not any(address.version == net.version and address in net for net in allowed):
         problems.append(f"Ansible connects from {address}, which firewall_ssh_sources ({', '.join(map(str, allowed)) or 'empty'}) does not allow")
     return "; ".join(problems)
+
+
+# ufw refuses a rule with more than 15 ports ("ufw allow ... port 1,2,...").
+UFW_MAX_PORTS = 15
+UFW_ANYWHERE = (("v4", "0.0.0.0/0"), ("v6", "::/0"))
+# A tuple line as read from /etc/ufw/user.rules (prefixed "v4 ") and user6.rules ("v6 "):
+# family action proto dport dst sport src direction[_interface] [comment=<hex>];
+# application rules carry two more fields (dapp sapp) before the direction.
+_UFW_TUPLE_FIELDS = 8
+
+
+def _ufw_wanted(rules: Any, tag: str) -> list[tuple[str, str]]:
+    """``(tuple line, add command)`` for each rule, family, source and group of ports, in rule order."""
+    if isinstance(rules, (str, bytes, Mapping)) or not isinstance(rules, Sequence):
+        raise FirewallInputError(f"rules must be the list of rules of firewall_rules (its 'input'), got {rules!r}")
+    wanted = []
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, Mapping) or any(key not in rule for key in ("name", "proto", "ports", "v4", "v6")):
+            raise FirewallInputError(f"rule {index} must be a dict with name, proto, ports, v4 and v6, got {rule!r}")
+        name, proto, ports = str(rule["name"]), rule["proto"], rule["ports"]
+        if not isinstance(proto, str) or not proto or " " in proto:
+            raise FirewallInputError(f"rule {name}: proto must be a protocol name such as tcp, got {proto!r}")
+        if isinstance(ports, (str, bytes, Mapping)) or not isinstance(ports, Sequence):
+            raise FirewallInputError(f"rule {name}: ports must be a list of port numbers, got {ports!r}")
+        numbers = [str(_port(port, f"rule {name}: ports")) for port in ports]
+        groups = [",".join(numbers[i : i + UFW_MAX_PORTS]) for i in range(0, len(numbers), UFW_MAX_PORTS)] or [""]
+        comment = tag + name
+        for family, anywhere in UFW_ANYWHERE:
+            sources = rule[family]
+            if sources is None:
+                sources = [anywhere]
+            elif isinstance(sources, (str, bytes, Mapping)) or not isinstance(sources, Sequence):
+                raise FirewallInputError(f"rule {name}: {family} must be a list of sources or None (anywhere), got {sources!r}")
+            for source in map(str, sources):
+                for group in groups:
+                    line = f"{family} allow {proto} {group or 'any'} {anywhere} any {source} in comment={comment.encode('utf-8').hex()}"
+                    add = f"ufw allow proto {proto} from {source} to {anywhere}{f' port {group}' if group else ''} comment {shlex.quote(comment)}"
+                    wanted.append((line, add))
+    return wanted
+
+
+def _ufw_tuple_line(line: Any) -> str:
+    """A tuple line as it is; anything else raises."""
+    if not isinstance(line, str) or not line.startswith(("v4 ", "v6 ")) or len(line.split(" comment=")[0].split(" ")) < _UFW_TUPLE_FIELDS:
+        raise FirewallInputError(
+            f"ufw tuple line {line!r} is not 'v4|v6 action proto dport dst sport src direction [comment=hex]' "
+            "(a '### tuple ###' line of /etc/ufw/user.rules or user6.rules)"
+        )
+    return line
+
+
+def _ufw_delete(line: str) -> str:
+    """The ``ufw --force delete`` command that removes the rule of one tuple line."""
+    fields = line.split(" comment=")[0].split(" ")
+    if len(fields) != _UFW_TUPLE_FIELDS:
+        raise FirewallInputError(f"ufw tuple line {line!r} carries our tag but is not a plain port rule (an application rule?): remove it by hand")
+    _, action, proto, dport, dst, sport, src, direction = fields
+    on = direction.split("_")
+    return (
+        f"ufw --force delete {action} {on[0]}"
+        + (f" on {on[1]}" if len(on) > 1 else "")
+        + (f" proto {proto}" if proto != "any" else "")
+        + f" from {src}"
+        + (f" port {sport}" if sport != "any" else "")
+        + f" to {dst}"
+        + (f" port {dport}" if dport != "any" else "")
+    )
+
+
+def ufw_commands(rules: Any, tuple_lines: Any, tag: Any) -> list[str]:
+    """The ufw commands that make ufw's rules match ``rules`` (the ``input`` of :func:`rules`).
+
+    ``tuple_lines`` are ufw's "### tuple ###" lines, prefixed ``v4 `` (user.rules) or
+    ``v6 `` (user6.rules) instead. Each rule becomes one ufw rule per family, source and
+    group of at most 15 ports (``None`` sources: anywhere, ``0.0.0.0/0`` or ``::/0``; ``[]``:
+    none), commented ``tag + name``. Returns the adds of the missing rules, then the
+    deletes of rules carrying ``tag`` that are no longer wanted, in the order of
+    ``tuple_lines``. Rules without ``tag`` stay; a wanted rule present with another
+    comment is added again (ufw then updates its comment), not deleted.
+    """
+    if not isinstance(tag, str) or not tag:
+        raise FirewallInputError(f"tag must be the non-empty comment prefix of our ufw rules, got {tag!r}")
+    if isinstance(tuple_lines, (str, bytes, Mapping)) or not isinstance(tuple_lines, Sequence):
+        raise FirewallInputError(f"tuple_lines must be a list of ufw tuple lines, got {tuple_lines!r}")
+    have = [_ufw_tuple_line(line) for line in tuple_lines]
+    wanted = _ufw_wanted(rules, tag)
+    want = {line for line, _ in wanted}
+    want_matches = {line.split(" comment=")[0] for line in want}
+    ours = " comment=" + tag.encode("utf-8").hex()
+    present = set(have)
+    adds = [add for line, add in wanted if line not in present]
+    stale = [line for line in have if ours in line and line not in want and line.split(" comment=")[0] not in want_matches]
+    return adds + [_ufw_delete(line) for line in dict.fromkeys(stale)]
