@@ -110,10 +110,19 @@ static int mtu(const char *host, const char *port, const char *size) {
     memset(out, 'm', (size_t)payload);
     struct timeval tv = {.tv_sec = 2};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&to, sizeof to) != 0) {
+        fprintf(stderr, "probe: mtu %s:%s: %s\n", host, port, strerror(errno));
+        return 1;
+    }
     for (int attempt = 0; attempt < 3; attempt++) {
-        if (sendto(fd, out, (size_t)payload, 0, (struct sockaddr *)&to, sizeof to) < 0) {
-            fprintf(stderr, "probe: mtu %s:%s %d bytes: %s\n", host, port, total, strerror(errno));
-            return 1;
+        if (send(fd, out, (size_t)payload, 0) < 0) {
+            /* The first send failing means this host's own interface is smaller;
+               a later one, that the way reported a smaller path MTU (fragmentation needed). */
+            if (attempt == 0 || errno != EMSGSIZE) {
+                fprintf(stderr, "probe: mtu %s:%s %d bytes: %s\n", host, port, total, strerror(errno));
+                return 1;
+            }
+            break;
         }
         ssize_t n = recv(fd, in, sizeof in, 0);
         if (n == payload) {
@@ -121,7 +130,11 @@ static int mtu(const char *host, const char *port, const char *size) {
             return 0;
         }
     }
-    fprintf(stderr, "probe: mtu %s:%s %d bytes: no full-size answer (dropped on the way)\n", host, port, total);
+    int path = 0;
+    socklen_t pl = sizeof path;
+    if (getsockopt(fd, IPPROTO_IP, IP_MTU, &path, &pl) != 0) path = 0;
+    fprintf(stderr, "probe: mtu %s:%s %d bytes: no full-size answer (lost on the way; path MTU now %d)\n", host, port, total,
+            path);
     return 1;
 }
 
