@@ -7,20 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.campus.swarm.plugins.plugin_utils import _address_plan as ap
+from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 from ansible_collections.campus.swarm.plugins.plugin_utils._swarm_math import SwarmInputError
 
 
+@reports("swarm_address_plan_errors", SwarmInputError)
 def swarm_address_plan_errors(
     plan: dict[str, Any], routes: list[dict[str, Any]] | None = None, reserved: list[Any] | None = None, host: str = ""
 ) -> list[str]:
     """Clashes between docker0, local pools, docker_gwbridge, overlay pools, ingress, host routes and campus ranges."""
-    try:
-        return ap.address_plan_errors(plan, routes, reserved, host)
-    except SwarmInputError as exc:
-        raise AnsibleFilterError(f"swarm_address_plan_errors: {exc}") from exc
+    return ap.address_plan_errors(plan, routes, reserved, host)
 
 
 class FilterModule:

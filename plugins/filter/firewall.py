@@ -7,33 +7,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.campus.swarm.plugins.plugin_utils import _firewall as fw
+from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
 
+@reports("firewall_rules", fw.FirewallInputError)
 def firewall_rules(config: dict[str, Any]) -> dict[str, Any]:
     """The inbound rules and published-port policy of one host, for every backend."""
-    try:
-        return fw.rules(config)
-    except fw.FirewallInputError as exc:
-        raise AnsibleFilterError(f"firewall_rules: {exc}") from exc
+    return fw.rules(config)
 
 
+@reports("firewall_ssh_lockout", fw.FirewallInputError)
 def firewall_ssh_lockout(ssh_connection: str, ssh_port: int, sources: list[str]) -> str:
     """``''`` when Ansible's own SSH connection stays allowed, else the reason it would be cut."""
-    try:
-        return fw.ssh_lockout(ssh_connection, ssh_port, sources)
-    except fw.FirewallInputError as exc:
-        raise AnsibleFilterError(f"firewall_ssh_lockout: {exc}") from exc
+    return fw.ssh_lockout(ssh_connection, ssh_port, sources)
 
 
+@reports("firewall_ufw_commands", fw.FirewallInputError)
 def firewall_ufw_commands(rules: list[dict[str, Any]], tuple_lines: list[str], tag: str) -> list[str]:
     """The ufw commands (adds, then deletes) that make ufw's rules match the rules of ``firewall_rules``."""
-    try:
-        return fw.ufw_commands(rules, tuple_lines, tag)
-    except fw.FirewallInputError as exc:
-        raise AnsibleFilterError(f"firewall_ufw_commands: {exc}") from exc
+    return fw.ufw_commands(rules, tuple_lines, tag)
 
 
 class FilterModule:

@@ -5,40 +5,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
-from ansible.errors import AnsibleFilterError
+from typing import Any
 
 from ansible_collections.campus.swarm.plugins.plugin_utils import _port_plan as pp
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _filter(name: str) -> Callable[[_F], _F]:
-    """Turn ``PortPlanError`` into ``AnsibleFilterError`` that names the filter."""
-
-    def decorate(func: _F) -> _F:
-        @wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return func(*args, **kwargs)
-            except pp.PortPlanError as exc:
-                raise AnsibleFilterError(f"{name}: {exc}") from exc
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
 
-@_filter("swarm_port_plan")
+@reports("swarm_port_plan", pp.PortPlanError)
 def swarm_port_plan(nodes: list[dict[str, Any]], data_path_port: int = pp.DEFAULT_DATA_PATH_PORT,
                     swarm_port: int = pp.DEFAULT_SWARM_PORT) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Per node: the ports to listen on, the probes to expect, the targets to probe."""
     return pp.port_plan(nodes, data_path_port, swarm_port)
 
 
-@_filter("swarm_port_matrix")
+@reports("swarm_port_matrix", pp.PortPlanError)
 def swarm_port_matrix(results: list[dict[str, Any]]) -> dict[str, Any]:
     """Every node's probe results as a matrix, lines per pair and sentences per blocked port."""
     return pp.port_matrix(results)

@@ -5,30 +5,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.campus.swarm.plugins.plugin_utils import _swarm_math as sm
+from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 
-
-def _filter(name: str) -> Callable[[_F], _F]:
+def _filter(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Turn ``SwarmInputError`` into ``AnsibleFilterError`` that names the filter."""
-
-    def decorate(func: _F) -> _F:
-        @wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return func(*args, **kwargs)
-            except sm.SwarmInputError as exc:
-                raise AnsibleFilterError(f"{name}: {exc}") from exc
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+    return reports(name, sm.SwarmInputError)
 
 
 @_filter("swarm_quorum")

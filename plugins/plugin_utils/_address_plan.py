@@ -46,6 +46,7 @@ from ansible_collections.campus.swarm.plugins.plugin_utils._swarm_math import (
     SwarmInputError,
     _is_int,
     _reserved_ranges,
+    ipv4_network,
 )
 
 DOCKER_DEFAULT_BIP = "172.17.0.1/16"
@@ -172,27 +173,6 @@ def _list_var(plan: Mapping[str, Any], var: str, what: str) -> list[Any] | None:
     return value
 
 
-def _network(label: str, value: Any, example: str, errors: list[str]) -> ipaddress.IPv4Network | None:
-    """An IPv4 network without host bits, else ``None`` and a sentence naming ``label``."""
-    if not isinstance(value, str) or "/" not in value:
-        errors.append(f"{label} {value!r} is not a CIDR network such as {example}")
-        return None
-    try:
-        network = ipaddress.ip_network(value.strip())
-    except ValueError as exc:
-        try:
-            loose = ipaddress.ip_network(value.strip(), strict=False)
-        except ValueError:
-            errors.append(f"{label} {value!r} is not a CIDR network: {exc}")
-        else:
-            errors.append(f"{label} {value.strip()} has host bits set: the network is {loose}")
-        return None
-    if not isinstance(network, ipaddress.IPv4Network):
-        errors.append(f"{label} {network} is IPv6: it must be an IPv4 network such as {example}")
-        return None
-    return network
-
-
 def _bip(text: str, errors: list[str]) -> _Range | None:
     """docker0's range from ``docker_bip``, an interface address in CIDR form (host bits set on purpose)."""
     if "/" not in text:
@@ -226,7 +206,7 @@ def _local_pools(pools: list[Any], errors: list[str]) -> list[_Range]:
     for index, entry in enumerate(pools):
         if not isinstance(entry, Mapping):
             raise SwarmInputError(f"docker_default_address_pools item {index} must be a dict with base and size, got {entry!r}")
-        base = _network("docker_default_address_pools base", entry.get("base"), "172.80.0.0/16", errors)
+        base = ipv4_network("docker_default_address_pools base", entry.get("base"), "172.80.0.0/16", errors)
         if base is None:
             continue
         size: Any = entry.get("size")
@@ -417,11 +397,11 @@ def address_plan_errors(plan: Any, routes: Any = None, reserved: Any = None, hos
         defaults = tuple(ipaddress.IPv4Network(pool) for pool in DOCKER_DEFAULT_LOCAL_POOLS)
         ranges.append(_Range(_LOCAL, "docker_default_address_pools", defaults, default=True))
     if gwbridge_text:
-        gwbridge = _network("networks_gwbridge_subnet", gwbridge_text, "172.81.0.0/24", errors)
+        gwbridge = ipv4_network("networks_gwbridge_subnet", gwbridge_text, "172.81.0.0/24", errors)
         ranges.extend([_Range(_GWBRIDGE, "networks_gwbridge_subnet", (gwbridge,))] if gwbridge else [])
     ranges.extend(_overlay_pools(addr_pools or None))  # [] also leaves Docker's default
     if ingress_text:
-        ingress = _network("networks_ingress_subnet", ingress_text, "10.201.0.0/24", errors)
+        ingress = ipv4_network("networks_ingress_subnet", ingress_text, "10.201.0.0/24", errors)
         ranges.extend([_Range(_INGRESS, "networks_ingress_subnet", (ingress,))] if ingress else [])
     ranges.extend(_overlays(overlays))
 

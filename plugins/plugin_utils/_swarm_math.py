@@ -141,24 +141,29 @@ def _reserved_ranges(reserved: Iterable[Any], errors: list[str]) -> list[tuple[I
     return ranges
 
 
-def _pool(pool: Any, errors: list[str]) -> ipaddress.IPv4Network | None:
-    if not isinstance(pool, str) or "/" not in pool:
-        errors.append(f"default_addr_pool {pool!r} is not a CIDR network such as 10.0.0.0/8")
+def ipv4_network(label: str, value: Any, example: str, errors: list[str], ipv6_reason: str = "") -> ipaddress.IPv4Network | None:
+    """An IPv4 network without host bits, else ``None`` and a sentence naming ``label``."""
+    if not isinstance(value, str) or "/" not in value:
+        errors.append(f"{label} {value!r} is not a CIDR network such as {example}")
         return None
     try:
-        network = ipaddress.ip_network(pool.strip())
+        network = ipaddress.ip_network(value.strip())
     except ValueError as exc:
         try:
-            loose = ipaddress.ip_network(pool.strip(), strict=False)
+            loose = ipaddress.ip_network(value.strip(), strict=False)
         except ValueError:
-            errors.append(f"default_addr_pool {pool!r} is not a CIDR network: {exc}")
+            errors.append(f"{label} {value!r} is not a CIDR network: {exc}")
         else:
-            errors.append(f"default_addr_pool {pool} has host bits set: the network is {loose}")
+            errors.append(f"{label} {value.strip()} has host bits set: the network is {loose}")
         return None
     if not isinstance(network, ipaddress.IPv4Network):
-        errors.append(f"default_addr_pool {network} is IPv6: swarm address pools must be IPv4")
+        errors.append(f"{label} {network} is IPv6: {ipv6_reason or 'it must be an IPv4 network such as ' + example}")
         return None
     return network
+
+
+def _pool(pool: Any, errors: list[str]) -> ipaddress.IPv4Network | None:
+    return ipv4_network("default_addr_pool", pool, "10.0.0.0/8", errors, "swarm address pools must be IPv4")
 
 
 def address_pool_errors(pools: Any, subnet_size: Any, reserved: Any = None) -> list[str]:
