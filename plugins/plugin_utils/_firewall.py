@@ -160,7 +160,7 @@ def ssh_lockout(ssh_connection: Any, ssh_port: Any, sources: Any) -> str:
     parts = ssh_connection.split()
     if len(parts) != 4:
         raise FirewallInputError(f"SSH_CONNECTION {ssh_connection!r} is not 'client port server port'")
-    client, _, _, server_port = parts
+    client, server_port = parts[0], parts[3]
     port = _port(ssh_port, "firewall_ssh_port")
     problems = []
     if int(server_port) != port:
@@ -231,7 +231,7 @@ def _ufw_delete(line: str) -> str:
     fields = line.split(" comment=")[0].split(" ")
     if len(fields) != _UFW_TUPLE_FIELDS:
         raise FirewallInputError(f"ufw tuple line {line!r} carries our tag but is not a plain port rule (an application rule?): remove it by hand")
-    _, action, proto, dport, dst, sport, src, direction = fields
+    action, proto, dport, dst, sport, src, direction = fields[1:]
     on = direction.split("_")
     return (
         f"ufw --force delete {action} {on[0]}"
@@ -261,7 +261,7 @@ def ufw_commands(rules: Any, tuple_lines: Any, tag: Any) -> list[str]:
         raise FirewallInputError(f"tuple_lines must be a list of ufw tuple lines, got {tuple_lines!r}")
     have = [_ufw_tuple_line(line) for line in tuple_lines]
     wanted = _ufw_wanted(rules, tag)
-    want = {line for line, _ in wanted}
+    want = {pair[0] for pair in wanted}
     want_matches = {line.split(" comment=")[0] for line in want}
     ours = " comment=" + tag.encode("utf-8").hex()
     present = set(have)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Probe ports from the host this runs on (the outside host or a member).
 
   portcheck.py tcp ADDR:PORT...   print {"ADDR:PORT": "open"|"refused"|"timeout"} as JSON
@@ -35,7 +34,7 @@ def udp(targets):
     for target in targets:
         host, port = target.rsplit(":", 1)
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            for _ in range(3):
+            for dummy in range(3):
                 sock.sendto(b"campus-swarm-verify", (host, int(port)))
                 time.sleep(0.05)
     return {target: "sent" for target in targets}
@@ -44,7 +43,7 @@ def udp(targets):
 def esp(targets):
     with socket.socket(socket.AF_INET, socket.SOCK_RAW, 50) as sock:
         for host in targets:
-            for _ in range(3):
+            for dummy in range(3):
                 # SPI and sequence number, then a payload: enough to be an ESP packet on the wire.
                 sock.sendto(b"\x00\x00\x10\x01\x00\x00\x00\x01" + b"\x00" * 24, (host, 0))
                 time.sleep(0.05)
