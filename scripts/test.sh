@@ -12,7 +12,7 @@ scripts/setup.sh || { echo "setup failed"; exit 1; }
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 
-passed=0; failed=0; failed_names=()
+passed=0; failed=0; failed_names=(); failures=()
 run_stage() {
   local name=$1; shift
   local start=$SECONDS
@@ -77,16 +77,30 @@ stage_molecule() {
   scripts/build-node-image.sh trixie || return 1
   scripts/build-proxy-image.sh || return 1
   lab/probe/build.sh || return 1
-  local rc=0 s
+  local rc=0 s log
+  mkdir -p "$ROOT/.cache/logs"
   for s in $(ls extensions/molecule | grep -v '^shared$'); do
     [ -f "extensions/molecule/$s/molecule.yml" ] || continue
     echo "--- molecule scenario $s"
-    (cd extensions && molecule test -s "$s") || rc=1
+    log=$ROOT/.cache/logs/molecule-$s.log
+    (cd extensions && molecule test -s "$s") 2>&1 | tee "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] && continue
+    rc=1
+    failures+=("molecule $s (full log: $log):"$'\n'"$(failure_excerpt "$log")")
   done
   return $rc
 }
 
+# The lines that say why a molecule scenario failed, for the end of the output
+# (CI keeps only the tail): failed tasks with their messages, recaps, the step.
+failure_excerpt() {
+  sed 's/\x1b\[[0-9;]*m//g' "$1" |
+    grep -E -A12 'fatal: |FAILED!|failed: \[|An exception occurred|ERROR! ' | head -n 80
+  sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E 'failed=[1-9]|Executed: Failed|➜ .*: (Failed|Executed)' | tail -n 20
+}
+
 for s in "${STAGES[@]}"; do run_stage "$s" "stage_$s"; done
+for f in "${failures[@]}"; do printf '=== why: %s\n' "$f"; done
 echo "failed stages: ${failed_names[*]:-none}"
 echo "stages: $passed passed, $failed failed"
 [ $failed -eq 0 ]
