@@ -75,7 +75,7 @@ stage_molecule() {
   scripts/ensure-docker.sh || return 1
   scripts/build-node-image.sh bookworm || return 1
   scripts/build-node-image.sh trixie || return 1
-  scripts/build-proxy-image.sh || return 1
+  scripts/build-image.sh lab-proxy nginx || return 1
   lab/probe/build.sh || return 1
   local rc=0 s log
   mkdir -p "$ROOT/.cache/logs"
