@@ -68,14 +68,17 @@ stage_build() {
      ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
      ansible-doc -t module campus.swarm.swarm_port_probe >/dev/null &&
      ansible-doc -t role campus.swarm.firewall >/dev/null &&
-     ansible-doc -t role campus.swarm.swarm >/dev/null)
+     ansible-doc -t role campus.swarm.swarm >/dev/null &&
+     ansible-doc -t role campus.swarm.proxy >/dev/null &&
+     ansible-doc -t role campus.swarm.certbot >/dev/null &&
+     ansible-doc -t role campus.swarm.portainer >/dev/null)
 }
 
 stage_molecule() {
   scripts/ensure-docker.sh || return 1
   scripts/build-node-image.sh bookworm || return 1
   scripts/build-node-image.sh trixie || return 1
-  scripts/build-image.sh lab-proxy nginx || return 1
+  scripts/build-image.sh lab-proxy nginx demo-web acme portainer-double || return 1
   lab/probe/build.sh || return 1
   local rc=0 s log
   mkdir -p "$ROOT/.cache/logs"
