@@ -70,7 +70,8 @@ stage_build() {
      ansible-doc -t role campus.swarm.firewall >/dev/null &&
      ansible-doc -t role campus.swarm.swarm >/dev/null &&
      ansible-doc -t role campus.swarm.proxy >/dev/null &&
-     ansible-doc -t role campus.swarm.certbot >/dev/null)
+     ansible-doc -t role campus.swarm.certbot >/dev/null &&
+     ansible-doc -t role campus.swarm.portainer >/dev/null)
 }
 
 stage_molecule() {
