@@ -47,7 +47,7 @@ def _upstream(label: str, value: Any) -> dict[str, Any]:
     return {"service": service, "port": port, "scheme": scheme, "url": f"{scheme}://{service}:{port}"}
 
 
-def _users(label: str, value: Any) -> list[dict[str, str]]:
+def _users(label: str, value: Any, passwords: bool) -> list[dict[str, str]]:
     if not _seq(value):
         raise SiteError(f"{label}: basic_auth must be a list of {{user, password}}")
     users = []
@@ -57,7 +57,7 @@ def _users(label: str, value: Any) -> list[dict[str, str]]:
         user = str(entry["user"])
         if ":" in user or user.strip() != user:
             raise SiteError(f"{label}: basic_auth user {user!r} may not hold ':' or surrounding blanks")
-        users.append({"user": user, "password": str(entry["password"])})
+        users.append({"user": user, "password": str(entry["password"])} if passwords else {"user": user})
     return users
 
 
@@ -74,12 +74,15 @@ def _allow(label: str, value: Any) -> list[str]:
 
 
 @reports("proxy_sites", SiteError)
-def proxy_sites(sites: Any, mode: str = "single", certificate: str = "campus-swarm", max_body_size: str = "10m") -> list[dict[str, Any]]:
+def proxy_sites(sites: Any, mode: str = "single", certificate: str = "campus-swarm", max_body_size: str = "10m",
+                passwords: bool = False) -> list[dict[str, Any]]:
     """``proxy_sites`` checked and completed: every key filled in, ``upstream`` split into
     service, port, scheme and url, ``certificate`` the name of the certificate that serves it
-    (``certificate`` for all sites in mode ``single``, the site's name in mode ``per_site``)."""
+    (``certificate`` for all sites in mode ``single``, the site's name in mode ``per_site``).
+    ``basic_auth`` keeps the users only unless ``passwords``: the result may become a fact,
+    and facts are printed."""
     if not _seq(sites):
-        raise SiteError(f"proxy_sites must be a list, got {sites!r}")
+        raise SiteError(f"proxy_sites must be a list, got {type(sites).__name__}")
     if mode not in MODES:
         raise SiteError(f"the certificate mode must be single or per_site, got {mode!r}")
     seen: dict[str, str] = {}
@@ -87,7 +90,7 @@ def proxy_sites(sites: Any, mode: str = "single", certificate: str = "campus-swa
     ids: list[str] = []
     for index, site in enumerate(sites):
         if not isinstance(site, Mapping):
-            raise SiteError(f"proxy_sites[{index}] must be a dict, got {site!r}")
+            raise SiteError(f"proxy_sites[{index}] must be a dict, got {type(site).__name__}")
         names = site.get("names")
         if isinstance(names, str):
             names = [names]
@@ -120,7 +123,7 @@ def proxy_sites(sites: Any, mode: str = "single", certificate: str = "campus-swa
             "upstream": _upstream(label, site.get("upstream")),
             "websockets": bool(site.get("websockets", False)),
             "max_body_size": body,
-            "basic_auth": _users(label, site.get("basic_auth", [])),
+            "basic_auth": _users(label, site.get("basic_auth", []), passwords),
             "allow": _allow(label, site.get("allow", [])),
             "certificate": cert,
         })

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: campus.swarm developers
-"""Application stacks (role campus.swarm.stacks): versioned secret and config names, and
-whether a deployed stack has converged."""
+"""Application stacks (role campus.swarm.stacks): versioned secret and config names."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from typing import Any
 from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_REPLICAS = re.compile(r"^(\d+)/(\d+)")
 
 
 class StackError(ValueError):
@@ -52,48 +50,8 @@ def stack_versioned_objects(objects: Any, stack: str, kind: str = "secret") -> l
     return result
 
 
-def _replicas(service: Mapping[str, Any]) -> tuple[int, int]:
-    match = _REPLICAS.match(str(service.get("Replicas", "")))
-    if not match:
-        raise StackError(f"service {service.get('Name')!r} has no Replicas like '1/1': give docker_swarm_info's services")
-    return int(match.group(1)), int(match.group(2))
-
-
-@reports("stack_convergence", StackError)
-def stack_convergence(services: Any, tasks: Any) -> list[dict[str, Any]]:
-    """The services of a stack that have not converged: fewer running tasks than wanted. Each with
-    ``service``, ``replicas`` ("running/wanted") and ``problems``: the latest tasks of that service
-    that are not running, with their node, state and error (docker_stack_task_info's tasks).
-    Empty when every service runs all its tasks."""
-    if not _seq(services) or not _seq(tasks):
-        raise StackError("give docker_swarm_info's services and docker_stack_task_info's tasks (lists)")
-    pending = []
-    for service in services:
-        if not isinstance(service, Mapping):
-            raise StackError(f"a service must be a dict, got {service!r}")
-        running, wanted = _replicas(service)
-        if running >= wanted:
-            continue
-        name = str(service.get("Name"))
-        problems = []
-        for task in tasks:
-            if not isinstance(task, Mapping) or not str(task.get("Name", "")).startswith(name + "."):
-                continue
-            state = str(task.get("CurrentState", ""))
-            if state.startswith("Running"):
-                continue
-            problems.append({
-                "task": str(task.get("Name")),
-                "node": str(task.get("Node", "")),
-                "state": state,
-                "error": str(task.get("Error", "")).strip(),
-            })
-        pending.append({"service": name, "replicas": f"{running}/{wanted}", "problems": problems[:3]})
-    return pending
-
-
 class FilterModule:
     """Stack filters."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"stack_versioned_objects": stack_versioned_objects, "stack_convergence": stack_convergence}
+        return {"stack_versioned_objects": stack_versioned_objects}

@@ -43,9 +43,11 @@ def test_a_certificate_per_site() -> None:
         {"name": "portainer", "domains": ["portainer.campus.test"]}]
 
 
-def test_basic_auth_kept() -> None:
-    site = proxy_sites([dict(APP, basic_auth=[{"user": "ops", "password": "s3cret"}])])[0]
-    assert site["basic_auth"] == [{"user": "ops", "password": "s3cret"}]
+def test_basic_auth_passwords_only_when_asked() -> None:
+    sites = [dict(APP, basic_auth=[{"user": "ops", "password": "s3cret"}])]
+    assert proxy_sites(sites)[0]["basic_auth"] == [{"user": "ops"}]
+    assert "s3cret" not in repr(proxy_sites(sites))
+    assert proxy_sites(sites, passwords=True)[0]["basic_auth"] == [{"user": "ops", "password": "s3cret"}]
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.campus.swarm.plugins.filter.stacks import FilterModule, stack_convergence, stack_versioned_objects
+from ansible_collections.campus.swarm.plugins.filter.stacks import FilterModule, stack_versioned_objects
 
 
 def test_exports() -> None:
-    assert sorted(FilterModule().filters()) == ["stack_convergence", "stack_versioned_objects"]
+    assert sorted(FilterModule().filters()) == ["stack_versioned_objects"]
 
 
 def test_versioned_names_follow_the_content() -> None:
@@ -43,43 +43,3 @@ def test_other_keys_are_kept() -> None:
 def test_bad_objects(objects: Any, stack: str, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match="^stack_versioned_objects: .*" + message):
         stack_versioned_objects(objects, stack)
-
-
-SERVICES = [
-    {"Name": "shop_web", "Replicas": "2/2"},
-    {"Name": "shop_worker", "Replicas": "0/1"},
-    {"Name": "shop_broker", "Replicas": "1/1 (max 1 per node)"},
-]
-TASKS = [
-    {"Name": "shop_web.1", "Node": "w1", "CurrentState": "Running 2 minutes ago", "Error": ""},
-    {"Name": "shop_web.2", "Node": "w2", "CurrentState": "Running 2 minutes ago", "Error": ""},
-    {"Name": "shop_worker.1", "Node": "", "CurrentState": "Pending 1 minute ago",
-     "Error": "no suitable node (scheduling constraints not satisfied on 3 nodes)"},
-    {"Name": "\\_ shop_worker.1", "Node": "w1", "CurrentState": "Rejected 2 minutes ago", "Error": "No such image: shop/worker:2"},
-    {"Name": "shop_broker.1", "Node": "m1", "CurrentState": "Running 1 minute ago", "Error": ""},
-]
-
-
-def test_converged_stack() -> None:
-    assert stack_convergence(SERVICES[:1] + SERVICES[2:], TASKS) == []
-
-
-def test_a_service_that_did_not_start_is_named_with_its_task() -> None:
-    assert stack_convergence(SERVICES, TASKS) == [{
-        "service": "shop_worker", "replicas": "0/1",
-        "problems": [{"task": "shop_worker.1", "node": "", "state": "Pending 1 minute ago",
-                      "error": "no suitable node (scheduling constraints not satisfied on 3 nodes)"}],
-    }]
-
-
-@pytest.mark.parametrize(
-    ("services", "tasks", "message"),
-    [
-        ("x", [], "give docker_swarm_info's services"),
-        (["x"], [], "a service must be a dict"),
-        ([{"Name": "a", "Replicas": "?"}], [], "has no Replicas like '1/1'"),
-    ],
-)
-def test_bad_convergence_input(services: Any, tasks: Any, message: str) -> None:
-    with pytest.raises(AnsibleFilterError, match="^stack_convergence: .*" + message):
-        stack_convergence(services, tasks)
