@@ -95,11 +95,13 @@ stage_molecule() {
 }
 
 # The lines that say why a molecule scenario failed, for the end of the output
-# (CI keeps only the tail): failed tasks with their messages, recaps, the step.
+# (CI keeps only the tail): the last failed tasks of the failing playbook itself
+# (not the failures its tests provoke on purpose in nested runs, which molecule
+# prints indented), with their task names and messages; recaps; the step.
 failure_excerpt() {
   sed 's/\x1b\[[0-9;]*m//g' "$1" |
-    grep -E -A12 'fatal: |FAILED!|failed: \[|An exception occurred|ERROR! ' | head -n 80
-  sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E 'failed=[1-9]|Executed: Failed|➜ .*: (Failed|Executed)' | tail -n 20
+    grep -E -B8 -A12 '^ *(│ )?(fatal|failed): \[|An exception occurred|ERROR! ' | tail -n 80
+  sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '^ *(│ )?[^ "]+ +: ok=.*failed=[1-9]|➜ .*: (Failed|Executed)' | tail -n 20
 }
 
 for s in "${STAGES[@]}"; do run_stage "$s" "stage_$s"; done
