@@ -1,0 +1,194 @@
+#!/usr/bin/python
+# Copyright: campus.swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: swarm_stack_wait
+short_description: Wait until the services of a swarm stack have converged, or say which task did not start
+version_added: 0.4.0
+description:
+  - Run on a swarm manager after C(docker stack deploy) (M(community.docker.docker_stack)). Reads the stack's services
+    (label C(com.docker.stack.namespace)), their tasks and the nodes every 2 seconds until each service has converged.
+  - A replicated service has converged when its replica count of tasks run the service's current container spec
+    (image, command, environment, secrets, configs) for at least O(min_running) seconds, and no update is under way,
+    paused or rolled back. A global service, likewise, on every node the orchestrator gave a task. Jobs are not
+    waited for.
+  - When O(timeout) passes first, the module fails naming each service short of its tasks, how many run of how many
+    wanted, and the task that did not start with Docker's reason (for example C(No such image), C(no suitable node),
+    a non-zero exit code).
+  - The module only reads; it never changes the swarm.
+author:
+  - campus.swarm developers (!UNKNOWN)
+requirements:
+  - Docker SDK for Python (C(docker)) on the managed host
+  - access to the Docker daemon of a swarm manager
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details:
+      - It reads and waits in check mode too; skip it there when the deployment itself was only predicted.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation
+      indicates no change.
+    support: full
+options:
+  stack:
+    description:
+      - The stack's name, as given to C(docker stack deploy).
+    type: str
+    required: true
+  timeout:
+    description:
+      - Seconds to wait for convergence before failing.
+    type: int
+    default: 300
+  min_running:
+    description:
+      - Seconds a task must have been running to count, so that a container that starts and crashes does not
+        pass as converged.
+    type: int
+    default: 5
+  docker_host:
+    description:
+      - The Docker daemon to talk to.
+    type: str
+    default: unix:///var/run/docker.sock
+  api_timeout:
+    description:
+      - Seconds to wait for one Docker API call.
+    type: int
+    default: 60
+seealso:
+  - module: community.docker.docker_stack
+  - module: community.docker.docker_stack_task_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Deploy the stack
+  community.docker.docker_stack:
+    name: demo
+    compose: [/srv/demo/compose.yml]
+
+- name: Wait until its services run
+  campus.swarm.swarm_stack_wait:
+    stack: demo
+    timeout: 180
+"""
+
+RETURN = r"""
+services:
+  description: Each service of the stack, sorted by name, as it stood at the last read.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The service's name (STACK_SERVICE).
+      type: str
+    mode:
+      description: V(replicated), V(global) or V(job).
+      type: str
+    desired:
+      description: Tasks the service wants running.
+      type: int
+    running:
+      description: Tasks running the current spec for at least O(min_running) seconds.
+      type: int
+    update_state:
+      description: Docker's update state of the service (empty when never updated).
+      type: str
+    converged:
+      description: Whether the service has converged.
+      type: bool
+    problem:
+      description: When not converged, why (the task that did not start and Docker's reason).
+      type: str
+  sample:
+    - name: demo_web
+      mode: replicated
+      desired: 2
+      running: 2
+      update_state: completed
+      converged: true
+      problem: ""
+waited:
+  description: Seconds waited.
+  returned: always
+  type: float
+  sample: 12.1
+"""
+
+import datetime
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import (
+    DOCKER_IMPORT_ERROR,
+    HAS_DOCKER,
+    DockerStackClient,
+    StackWaitError,
+    assess,
+    summary,
+)
+
+POLL_SECONDS = 2.0
+
+
+def wait(client: Any, stack: str, timeout: int, min_running: int,
+         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Poll until converged; the result, with ``failed`` and ``msg`` when the stack did not converge in time."""
+    start = clock()
+    while True:
+        services, tasks, nodes = client.read(stack)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        assessed = assess(services, tasks, nodes, now, min_running)
+        waited = round(clock() - start, 1)
+        result: dict[str, Any] = {"changed": False, "services": assessed, "waited": waited}
+        if services and all(r["converged"] for r in assessed):
+            return result
+        if waited >= timeout:
+            result["failed"] = True
+            result["msg"] = (summary(stack, assessed) + f" (waited {waited:g} s)" if services
+                             else f"stack {stack} has no services on this swarm: was it deployed here?")
+            return result
+        sleep(min(POLL_SECONDS, max(timeout - waited, 0.1)))
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            stack=dict(type="str", required=True),
+            timeout=dict(type="int", default=300),
+            min_running=dict(type="int", default=5),
+            docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
+            api_timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+    params = module.params
+    try:
+        client = DockerStackClient(params["docker_host"], params["api_timeout"])
+        result = wait(client, params["stack"], params["timeout"], params["min_running"])
+    except StackWaitError as exc:
+        module.fail_json(msg=str(exc))
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import assess, parse_time, summary
+from ansible_collections.campus.swarm.plugins.modules import swarm_stack_wait
+
+NOW = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
+SPEC = {"ContainerSpec": {"Image": "web:2", "Secrets": [{"SecretName": "demo_pw_aaaa"}]}}
+OLD_SPEC = {"ContainerSpec": {"Image": "web:1"}}
+NODES = [{"ID": "n1", "Description": {"Hostname": "campus-lab-w1"}},
+         {"ID": "n2", "Description": {"Hostname": "campus-lab-w2"}}]
+
+
+def ago(seconds: int) -> str:
+    return (NOW - datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+
+
+def service(replicas: int | None = 2, update: str | None = None, message: str = "") -> dict[str, Any]:
+    mode = {"Replicated": {"Replicas": replicas}} if replicas is not None else {"Global": {}}
+    svc: dict[str, Any] = {"ID": "s1", "Spec": {"Name": "demo_web", "Mode": mode, "TaskTemplate": SPEC}}
+    if update:
+        svc["UpdateStatus"] = {"State": update, "Message": message}
+    return svc
+
+
+def task(slot: int, state: str = "running", desired: str = "running", since: int = 60, node: str = "n1",
+         spec: dict[str, Any] | None = None, err: str = "", exit_code: int = 0) -> dict[str, Any]:
+    return {"ID": f"t{slot}{state}", "ServiceID": "s1", "NodeID": node, "Slot": slot, "DesiredState": desired,
+            "Spec": spec or SPEC,
+            "Status": {"State": state, "Timestamp": ago(since), "Err": err, "ContainerStatus": {"ExitCode": exit_code}}}
+
+
+def one(svc: dict[str, Any], tasks: list[dict[str, Any]], min_running: int = 5) -> dict[str, Any]:
+    (result,) = assess([svc], tasks, NODES, NOW, min_running)
+    return result
+
+
+def test_parse_time() -> None:
+    assert parse_time("2026-11-26T17:17:08.926938065Z") == datetime.datetime(
+        2026, 11, 26, 17, 17, 8, 926938, tzinfo=datetime.UTC)
+    assert parse_time("2026-11-26T17:17:08.5Z") == datetime.datetime(
+        2026, 11, 26, 17, 17, 8, 500000, tzinfo=datetime.UTC)
+    assert parse_time("0001-01-01T00:00:00Z") is None
+    assert parse_time(None) is None
+
+
+def test_converged_replicated() -> None:
+    result = one(service(update="completed"), [task(1), task(2, node="n2"), task(1, "shutdown", "shutdown", spec=OLD_SPEC)])
+    assert result == {"name": "demo_web", "mode": "replicated", "desired": 2, "running": 2,
+                      "update_state": "completed", "converged": True, "problem": ""}
+
+
+def test_rejected_task_named_with_reason() -> None:
+    result = one(service(), [task(1), task(2, "rejected", node="n2", err="No such image: web:2")])
+    assert not result["converged"]
+    assert result["running"] == 1
+    assert result["problem"] == "task demo_web.2 on campus-lab-w2: rejected: No such image: web:2"
+
+
+def test_pending_without_node() -> None:
+    pending = task(2, "pending", node="")
+    pending["Status"]["Err"] = "no suitable node (scheduling constraints not satisfied on 2 nodes)"
+    result = one(service(), [task(1), pending])
+    assert result["problem"] == ("task demo_web.2 on no node yet: pending: "
+                                 "no suitable node (scheduling constraints not satisfied on 2 nodes)")
+
+
+def test_crash_loop_names_exit_code() -> None:
+    # The restarted task has just started; its predecessor failed with exit code 3.
+    result = one(service(1), [task(1, since=1), task(1, "failed", "shutdown", since=3, err="task: non-zero exit (3)",
+                                                     exit_code=3)])
+    assert not result["converged"]
+    assert result["problem"] == "task demo_web.1 on campus-lab-w1: failed: task: non-zero exit (3) (exit code 3)"
+
+
+def test_young_task_not_counted() -> None:
+    result = one(service(1), [task(1, since=2)])
+    assert not result["converged"]
+    assert result["problem"] == "1 task(s) running for less than 5 s"
+    assert one(service(1), [task(1, since=2)], min_running=0)["converged"]
+
+
+def test_old_spec_still_running_is_not_converged() -> None:
+    # Right after a deploy the update has not started: the old task still runs, the status is the old one.
+    result = one(service(1, update="completed"), [task(1, spec=OLD_SPEC)])
+    assert not result["converged"]
+    assert result["running"] == 0
+
+
+@pytest.mark.parametrize("state", ["paused", "rollback_completed", "updating"])
+def test_update_not_done(state: str) -> None:
+    result = one(service(1, update=state, message="update paused due to failure or early termination of task x"),
+                 [task(1)])
+    assert not result["converged"]
+    if state != "updating":
+        assert result["problem"].startswith(f"update {state}: update paused due to failure")
+    else:
+        assert result["problem"] == "update in progress"
+
+
+def test_global_counts_nodes_with_tasks() -> None:
+    result = one(service(None), [task(0, node="n1"), task(0, "rejected", node="n2", err="No such image: web:2")])
+    assert (result["mode"], result["desired"], result["running"]) == ("global", 2, 1)
+    assert result["problem"] == "task demo_web.campus-lab-w2 on campus-lab-w2: rejected: No such image: web:2"
+
+
+def test_summary() -> None:
+    assessed = assess([service(2)], [task(1), task(2, "rejected", node="n2", err="No such image: web:2")], NODES, NOW, 5)
+    assert summary("demo", assessed) == ("stack demo has not converged: demo_web (replicated) runs 1 of 2 - "
+                                         "task demo_web.2 on campus-lab-w2: rejected: No such image: web:2")
+
+
+class FakeClient:
+    def __init__(self, reads: list[tuple[list[Any], list[Any]]]) -> None:
+        self.reads = reads
+        self.calls = 0
+
+    def read(self, stack: str) -> tuple[list[Any], list[Any], list[Any]]:
+        services, tasks = self.reads[min(self.calls, len(self.reads) - 1)]
+        self.calls += 1
+        return services, tasks, NODES
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_wait_until_converged() -> None:
+    clock = FakeClock()
+    client = FakeClient([([service(1)], [task(1, "starting")]), ([service(1)], [task(1)])])
+    result = swarm_stack_wait.wait(client, "demo", 60, 5, clock, clock.sleep)
+    assert "failed" not in result
+    assert client.calls == 2
+    assert result["waited"] == 2.0
+
+
+def test_wait_times_out_with_reason() -> None:
+    clock = FakeClock()
+    client = FakeClient([([service(1)], [task(1, "rejected", err="No such image: web:2")])])
+    result = swarm_stack_wait.wait(client, "demo", 10, 5, clock, clock.sleep)
+    assert result["failed"] is True
+    assert result["msg"] == ("stack demo has not converged: demo_web (replicated) runs 0 of 1 - task demo_web.1 on "
+                             "campus-lab-w1: rejected: No such image: web:2 (waited 10 s)")
+
+
+def test_wait_no_services() -> None:
+    clock = FakeClock()
+    result = swarm_stack_wait.wait(FakeClient([([], [])]), "demo", 4, 5, clock, clock.sleep)
+    assert result["msg"] == "stack demo has no services on this swarm: was it deployed here?"
+
+
+def test_preparing_task_with_the_reason_of_the_one_before() -> None:
+    result = one(service(1), [task(1, "preparing", since=1), task(1, "rejected", "shutdown", since=4, node="n2",
+                                                                  err="No such image: web:2")])
+    assert result["problem"] == ("task demo_web.1 on campus-lab-w1: preparing; before it "
+                                 "task demo_web.1 on campus-lab-w2: rejected: No such image: web:2")
