@@ -21,7 +21,7 @@ import sys
 GET_PIP_ONLY = ("--no-setuptools", "--no-wheel")
 
 
-def main():
+def main() -> int:
     saved = dict(os.environ)
     try:
         ensurepip.bootstrap(upgrade=True)
@@ -31,7 +31,7 @@ def main():
     args = [arg for arg in sys.argv[1:] if arg not in GET_PIP_ONLY]
     if not any(not arg.startswith("-") for arg in args):
         return 0
-    return subprocess.call([sys.executable, "-m", "pip", "install"] + args)
+    return subprocess.call([sys.executable, "-m", "pip", "install", *args])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import sys
 import time
 
 
-def tcp(targets):
+def tcp(targets: list[str]) -> dict[str, str]:
     out = {}
     for target in targets:
         host, port = target.rsplit(":", 1)
@@ -19,7 +19,7 @@ def tcp(targets):
         try:
             sock.connect((host, int(port)))
             out[target] = "open"
-        except socket.timeout:
+        except TimeoutError:
             out[target] = "timeout"
         except ConnectionRefusedError:
             out[target] = "refused"
@@ -30,20 +30,20 @@ def tcp(targets):
     return out
 
 
-def udp(targets):
+def udp(targets: list[str]) -> dict[str, str]:
     for target in targets:
         host, port = target.rsplit(":", 1)
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            for dummy in range(3):
+            for _attempt in range(3):
                 sock.sendto(b"campus-swarm-verify", (host, int(port)))
                 time.sleep(0.05)
     return {target: "sent" for target in targets}
 
 
-def esp(targets):
+def esp(targets: list[str]) -> dict[str, str]:
     with socket.socket(socket.AF_INET, socket.SOCK_RAW, 50) as sock:
         for host in targets:
-            for dummy in range(3):
+            for _attempt in range(3):
                 # SPI and sequence number, then a payload: enough to be an ESP packet on the wire.
                 sock.sendto(b"\x00\x00\x10\x01\x00\x00\x00\x01" + b"\x00" * 24, (host, 0))
                 time.sleep(0.05)
