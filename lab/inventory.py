@@ -66,7 +66,26 @@ all:
       - {{name: "campus-probe:1"}}
     networks_overlays:
       - {{name: proxy, subnet: 10.201.1.0/24}}
-      - {{name: rabbitmq, subnet: 10.201.2.0/24}}
+    # Let's Encrypt and the campus DNS of the lab: Pebble and bind9 (zone
+    # campus.test, an A record for each site name at the edge host) at .3.
+    lab_acme_address: {net[3]}
+    docker_proxy_no_proxy: [.campus.test]
+    # The entrance: Debian's nginx, built on this machine (scripts/build-image.sh).
+    proxy_image: campus-nginx:bookworm
+    proxy_image_source: archive
+    proxy_worker_user: www-data
+    proxy_worker_gid: 33
+    proxy_sites:
+      - {{names: [app.campus.test], upstream: "demo_web:8080"}}
+    certbot_acme_server: https://acme.campus.test:14000/dir
+    certbot_acme_ca_file: "{{{{ lab_state_dir }}}}/acme-{a.network}/ca.pem"
+    certbot_email: admin@campus.test
+    # The example stack (examples/stack/stack.yml, given with -e by lab.sh): its
+    # broker password, generated once into the state directory (mode 0600).
+    vault_demo_amqp_password: >-
+      {{{{ lookup('ansible.builtin.password', lab_state_dir ~ '/demo-amqp-password', length=32, chars=['ascii_letters', 'digits']) }}}}
+    # No IPVS in the lab's containers: services are reached by their tasks' addresses.
+    demo_endpoint_mode: dnsrr
   children:
     swarm:
       children:

@@ -20,6 +20,8 @@ up() {
   scripts/setup.sh
   scripts/ensure-docker.sh
   scripts/build-node-image.sh "$suite"
+  # The entrance and the example stack (no registry: built here from Debian packages).
+  scripts/build-image.sh nginx demo-web demo-worker rabbitmq
   new="$INV.new"; mkdir -p "$(dirname "$INV")"
   python3 lab/inventory.py --prefix campus-lab --network "$NET" \
     --managers "${LAB_MANAGERS:-3}" --workers "${LAB_WORKERS:-2}" \
@@ -34,7 +36,9 @@ up() {
   if [[ "${LAB_SITE:-1}" == 0 ]]; then
     echo "lab: nodes ready (LAB_SITE=0: playbooks/site.yml not run)"
   elif [[ -f playbooks/site.yml ]]; then
-    ansible-playbook -i "$INV" playbooks/site.yml
+    ansible-playbook -i "$INV" playbooks/site.yml -e @examples/stack/stack.yml
+    echo "lab: the example stack answers at https://app.campus.test/work?text=hello+campus through the entrance on ${LAB_SUBNET:-172.28.10.0/24} .11:"
+    echo "     curl --resolve app.campus.test:443:$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1])[11])" "${LAB_SUBNET:-172.28.10.0/24}") -k 'https://app.campus.test/work?text=hello+campus'"
   else
     echo "lab: nodes ready; playbooks/site.yml does not exist yet" >&2
   fi

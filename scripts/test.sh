@@ -34,7 +34,7 @@ stage_unit() {
 
 stage_lint() {
   local rc=0
-  ruff check plugins tests lab || rc=1
+  ruff check plugins tests lab scripts extensions || rc=1
   mypy plugins tests/unit || rc=1
   yamllint --strict . || rc=1
   ansible-lint --offline || rc=1
@@ -67,18 +67,20 @@ stage_build() {
      ansible-playbook -i localhost, -c local "$ROOT/tests/build/installed.yml" &&
      ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
      ansible-doc -t module campus.swarm.swarm_port_probe >/dev/null &&
+     ansible-doc -t module campus.swarm.swarm_stack_wait >/dev/null &&
      ansible-doc -t role campus.swarm.firewall >/dev/null &&
      ansible-doc -t role campus.swarm.swarm >/dev/null &&
      ansible-doc -t role campus.swarm.proxy >/dev/null &&
      ansible-doc -t role campus.swarm.certbot >/dev/null &&
-     ansible-doc -t role campus.swarm.portainer >/dev/null)
+     ansible-doc -t role campus.swarm.portainer >/dev/null &&
+     ansible-doc -t role campus.swarm.stacks >/dev/null)
 }
 
 stage_molecule() {
   scripts/ensure-docker.sh || return 1
   scripts/build-node-image.sh bookworm || return 1
   scripts/build-node-image.sh trixie || return 1
-  scripts/build-image.sh lab-proxy nginx demo-web acme portainer-double || return 1
+  scripts/build-image.sh lab-proxy nginx demo-web demo-worker rabbitmq acme portainer-double || return 1
   lab/probe/build.sh || return 1
   local rc=0 s log
   mkdir -p "$ROOT/.cache/logs"

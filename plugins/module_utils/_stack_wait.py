@@ -104,6 +104,8 @@ def describe_task(service_name: str, task: Obj, hostnames: Dict[str, str]) -> st
     node = hostnames.get(task.get("NodeID", ""), "") or "no node yet"
     state = status.get("State") or "unknown"
     reason = status.get("Err") or status.get("Message") or ""
+    if reason.lower() == state:  # Docker's message often only repeats the state ("preparing")
+        reason = ""
     exit_code = (status.get("ContainerStatus") or {}).get("ExitCode")
     if exit_code and state in ("failed", "complete"):
         reason = f"{reason} (exit code {exit_code})" if reason else f"exit code {exit_code}"
@@ -139,8 +141,8 @@ def assess_service(service: Obj, tasks: List[Obj], hostnames: Dict[str, str],
 
     running = [t for t in wanted if _status(t).get("State") == "running" and current(t)]
     steady = [t for t in running if settled(t)]
-    converged = kind == "job" or (len(steady) >= desired and update_state not in ("updating", *UPDATE_STOPPED)
-                                   and all(current(t) for t in wanted))
+    settled_update = update_state not in ("updating", *UPDATE_STOPPED)
+    converged = kind == "job" or (len(steady) >= desired and settled_update and all(current(t) for t in wanted))
     problem = ""
     if not converged:
         # Why: a wanted task that is not running (pending: no node fits, rejected: no image...),

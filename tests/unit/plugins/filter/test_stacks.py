@@ -18,8 +18,9 @@ from ansible_collections.campus.swarm.plugins.filter.stacks import (
 
 
 def test_exports() -> None:
-    assert sorted(FilterModule().filters()) == ["stack_declaration_errors", "stack_networks", "stack_references",
-                                              "stack_stale_versions", "stack_versioned_objects"]
+    assert sorted(FilterModule().filters()) == [
+        "stack_declaration_errors", "stack_networks", "stack_references", "stack_stale_versions", "stack_versioned_objects",
+    ]
 
 
 def test_versioned_names_follow_the_content() -> None:

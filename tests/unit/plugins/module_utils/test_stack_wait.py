@@ -162,7 +162,9 @@ def test_wait_no_services() -> None:
 
 
 def test_preparing_task_with_the_reason_of_the_one_before() -> None:
-    result = one(service(1), [task(1, "preparing", since=1), task(1, "rejected", "shutdown", since=4, node="n2",
-                                                                  err="No such image: web:2")])
+    preparing = task(1, "preparing", since=1)
+    preparing["Status"]["Message"] = "preparing"
+    rejected = task(1, "rejected", "shutdown", since=4, node="n2", err="No such image: web:2")
+    result = one(service(1), [preparing, rejected])
     assert result["problem"] == ("task demo_web.1 on campus-lab-w1: preparing; before it "
                                  "task demo_web.1 on campus-lab-w2: rejected: No such image: web:2")
