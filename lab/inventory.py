@@ -35,9 +35,16 @@ def main() -> int:
     def host(name: str, index: int, extra: str = "") -> str:
         return f"            {name}: {{ansible_host: {net[index]}{extra}}}\n"
 
-    managers = "".join(host(f"{a.prefix}-m{i}", 10 + i) for i in range(1, a.managers + 1))
+    # The example stack's broker keeps its data on the node labelled demo.broker: the first worker, else m1.
+    broker = 'demo.broker: "true"'
+
+    def labels(*pairs: str) -> str:
+        return f", swarm_labels: {{{', '.join(pairs)}}}" if pairs else ""
+
+    managers = "".join(host(f"{a.prefix}-m{i}", 10 + i, labels(*([broker] if i == 1 and not a.workers else [])))
+                       for i in range(1, a.managers + 1))
     workers = "".join(
-        host(f"{a.prefix}-w{i}", 20 + i, f", swarm_labels: {{zone: {'ab'[(i - 1) % 2]}}}")
+        host(f"{a.prefix}-w{i}", 20 + i, labels(f"zone: {'ab'[(i - 1) % 2]}", *([broker] if i == 1 else [])))
         for i in range(1, a.workers + 1)
     )
     text = f"""\

@@ -52,10 +52,16 @@ class DockerStackClient:
         except _DOCKER_ERRORS as exc:
             raise StackWaitError(f"cannot talk to the Docker daemon at {base_url}: {exc}") from exc
 
-    def read(self, stack: str) -> Tuple[List[Obj], List[Obj], List[Obj]]:
-        """The stack's services, their tasks and the swarm's nodes."""
+    def read(self, stack: Optional[str] = None, names: Optional[List[str]] = None) -> Tuple[List[Obj], List[Obj], List[Obj]]:
+        """The services of the stack ``stack`` (or those named ``names``), their tasks and the swarm's nodes."""
         try:
-            services = self._api.services(filters={"label": f"{STACK_LABEL}={stack}"})
+            if stack is not None:
+                services = self._api.services(filters={"label": f"{STACK_LABEL}={stack}"})
+            else:
+                # Docker's name filter also matches names that start with the one given.
+                wanted = set(names or [])
+                services = [s for s in self._api.services(filters={"name": sorted(wanted)}) if
+                            (s.get("Spec") or {}).get("Name") in wanted] if wanted else []
             ids = [s["ID"] for s in services]
             tasks = self._api.tasks(filters={"service": ids}) if ids else []
             return services, tasks, self._api.nodes()
@@ -113,9 +119,13 @@ def describe_task(service_name: str, task: Obj, hostnames: Dict[str, str]) -> st
 
 
 def assess_service(service: Obj, tasks: List[Obj], hostnames: Dict[str, str],
-                   now: datetime.datetime, min_running: int) -> Obj:
+                   now: datetime.datetime, min_running: int, observed: Optional[Dict[str, float]] = None) -> Obj:
     """Where one service stands; ``converged`` when every task it wants runs its current spec
-    for at least ``min_running`` seconds and no update is under way or stopped."""
+    for at least ``min_running`` seconds and no update is under way or stopped; ``stopped`` when
+    Docker paused the update or rolls it back (waiting longer changes nothing).
+
+    A task's running time is the longer of what its node's timestamp says (the node's clock, which
+    may be off from ``now``) and ``observed``: task ID -> seconds this host has seen it running."""
     spec = service.get("Spec") or {}
     name = str(spec.get("Name") or service.get("ID"))
     mode = spec.get("Mode") or {}
@@ -137,7 +147,8 @@ def assess_service(service: Obj, tasks: List[Obj], hostnames: Dict[str, str],
 
     def settled(task: Obj) -> bool:
         started = parse_time(_status(task).get("Timestamp"))
-        return started is not None and (now - started).total_seconds() >= min_running
+        by_node = (now - started).total_seconds() if started is not None else 0.0
+        return max(by_node, (observed or {}).get(str(task.get("ID")), 0.0)) >= min_running
 
     running = [t for t in wanted if _status(t).get("State") == "running" and current(t)]
     steady = [t for t in running if settled(t)]
@@ -170,24 +181,45 @@ def assess_service(service: Obj, tasks: List[Obj], hostnames: Dict[str, str],
         "running": len(steady),
         "update_state": update_state,
         "converged": converged,
+        "stopped": not converged and update_state in UPDATE_STOPPED,
         "problem": problem,
     }
 
 
+def running_task_ids(tasks: List[Obj]) -> List[str]:
+    """The IDs of the tasks that run and are meant to (for the running time this host sees)."""
+    return [str(t.get("ID")) for t in tasks if t.get("DesiredState") == "running" and _status(t).get("State") == "running"]
+
+
+def in_use(services: List[Obj]) -> Dict[str, List[str]]:
+    """The secret and config names the services' current and previous specs refer to: what the
+    running tasks and a ``docker service rollback`` need."""
+    names: Dict[str, set] = {"secret": set(), "config": set()}
+    for service in services:
+        for spec in (service.get("Spec"), service.get("PreviousSpec")):
+            container = _container_spec((spec or {}).get("TaskTemplate") or {})
+            for kind in names:
+                names[kind].update(str(ref.get(kind.capitalize() + "Name")) for ref in container.get(kind.capitalize() + "s") or []
+                                   if ref.get(kind.capitalize() + "Name"))
+    return {kind: sorted(found) for kind, found in names.items()}
+
+
 def assess(services: List[Obj], tasks: List[Obj], nodes: List[Obj],
-           now: datetime.datetime, min_running: int) -> List[Obj]:
+           now: datetime.datetime, min_running: int, observed: Optional[Dict[str, float]] = None) -> List[Obj]:
     """Every service of the stack, sorted by name (see :func:`assess_service`)."""
     hostnames = {n.get("ID", ""): ((n.get("Description") or {}).get("Hostname") or n.get("ID", "")) for n in nodes}
     by_service: Dict[str, List[Obj]] = {}
     for task in tasks:
         by_service.setdefault(task.get("ServiceID", ""), []).append(task)
-    result = [assess_service(s, by_service.get(s.get("ID", ""), []), hostnames, now, min_running) for s in services]
+    result = [assess_service(s, by_service.get(s.get("ID", ""), []), hostnames, now, min_running, observed)
+              for s in services]
     return sorted(result, key=lambda r: r["name"])
 
 
-def summary(stack: str, assessed: List[Obj]) -> str:
-    """The failure message: each service short of its tasks, with the task that did not start and why."""
+def summary(subject: str, assessed: List[Obj]) -> str:
+    """The failure message (``subject``: "stack demo", "services web"): each service short of its
+    tasks, with the task that did not start and why."""
     short = [r for r in assessed if not r["converged"]]
     parts = [f"{r['name']} ({r['mode']}) runs {r['running']} of {r['desired']}"
              + (f" - {r['problem']}" if r["problem"] else "") for r in short]
-    return f"stack {stack} has not converged: " + "; ".join(parts)
+    return f"{subject} has not converged: " + "; ".join(parts)

@@ -8,15 +8,21 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: swarm_stack_wait
-short_description: Wait until the services of a swarm stack have converged, or say which task did not start
+short_description: Wait until the services of a swarm stack (or named services) converged, or say which task did not start
 version_added: 0.4.0
 description:
   - Run on a swarm manager after C(docker stack deploy) (M(community.docker.docker_stack)). Reads the stack's services
     (label C(com.docker.stack.namespace)), their tasks and the nodes every 2 seconds until each service has converged.
+    With O(services) instead of O(stack), the services of those names (after
+    M(community.docker.docker_swarm_service)).
   - A replicated service has converged when its replica count of tasks run the service's current container spec
     (image, command, environment, secrets, configs) for at least O(min_running) seconds, and no update is under way,
     paused or rolled back. A global service, likewise, on every node the orchestrator gave a task. Jobs are not
     waited for.
+  - A task's running time is the longer of what its node's timestamp says and how long this host has seen it
+    running, so a node whose clock runs ahead cannot hold the wait up.
+  - When Docker pauses a service's update or rolls it back (the update's failure action), the module fails at once, since
+    the deployed spec will not run without a new deployment.
   - When O(timeout) passes first, the module fails naming each service short of its tasks, how many run of how many
     wanted, and the task that did not start with Docker's reason (for example C(No such image), C(no suitable node),
     a non-zero exit code).
@@ -43,8 +49,13 @@ options:
   stack:
     description:
       - The stack's name, as given to C(docker stack deploy).
+      - One of O(stack) and O(services) is required.
     type: str
-    required: true
+  services:
+    description:
+      - The names of the services to wait for, when they are not a stack.
+    type: list
+    elements: str
   timeout:
     description:
       - Seconds to wait for convergence before failing.
@@ -52,8 +63,9 @@ options:
     default: 300
   min_running:
     description:
-      - Seconds a task must have been running to count, so that a container that starts and crashes does not
-        pass as converged.
+      - Seconds a task must have been running to count, so that a container that crashes within them does not
+        pass as converged. A container that crashes later is not caught; use a health check in the compose file
+        (a task becomes running only once healthy) for that.
     type: int
     default: 5
   docker_host:
@@ -82,11 +94,15 @@ EXAMPLES = r"""
   campus.swarm.swarm_stack_wait:
     stack: demo
     timeout: 180
+
+- name: Wait until a service made with docker_swarm_service runs
+  campus.swarm.swarm_stack_wait:
+    services: [campus_proxy]
 """
 
 RETURN = r"""
 services:
-  description: Each service of the stack, sorted by name, as it stood at the last read.
+  description: Each service waited for, sorted by name, as it stood at the last read.
   returned: always
   type: list
   elements: dict
@@ -109,6 +125,9 @@ services:
     converged:
       description: Whether the service has converged.
       type: bool
+    stopped:
+      description: Whether Docker paused the service's update or rolls it back.
+      type: bool
     problem:
       description: When not converged, why (the task that did not start and Docker's reason).
       type: str
@@ -119,7 +138,14 @@ services:
       running: 2
       update_state: completed
       converged: true
+      stopped: false
       problem: ""
+in_use:
+  description: The secret and config names the services refer to in their current and previous specs (what
+    a C(docker service rollback) needs).
+  returned: always
+  type: dict
+  sample: {secret: [demo_amqp_password_3f1c0d9a2b4e], config: []}
 waited:
   description: Seconds waited.
   returned: always
@@ -140,28 +166,38 @@ from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import (
     DockerStackClient,
     StackWaitError,
     assess,
+    in_use,
+    running_task_ids,
     summary,
 )
 
 POLL_SECONDS = 2.0
 
 
-def wait(client: Any, stack: str, timeout: int, min_running: int,
+def wait(client: Any, target: dict[str, Any], timeout: int, min_running: int,
          clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    """Poll until converged; the result, with ``failed`` and ``msg`` when the stack did not converge in time."""
+    """Poll the services of ``target`` ({stack} or {names}) until converged; the result, with ``failed``
+    and ``msg`` when they did not converge in time or an update stopped (paused or rolled back:
+    waiting longer would change nothing)."""
+    subject = f"stack {target['stack']}" if target.get("stack") is not None else f"services {', '.join(target['names'])}"
     start = clock()
+    first_seen: dict[str, float] = {}  # task ID -> when this host first saw it running (its own clock)
     while True:
-        services, tasks, nodes = client.read(stack)
+        services, tasks, nodes = client.read(**target)
         now = datetime.datetime.now(datetime.timezone.utc)
-        assessed = assess(services, tasks, nodes, now, min_running)
-        waited = round(clock() - start, 1)
-        result: dict[str, Any] = {"changed": False, "services": assessed, "waited": waited}
+        at = clock()
+        first_seen = {task_id: first_seen.get(task_id, at) for task_id in running_task_ids(tasks)}
+        observed = {task_id: at - since for task_id, since in first_seen.items()}
+        assessed = assess(services, tasks, nodes, now, min_running, observed)
+        waited = round(at - start, 1)
+        result: dict[str, Any] = {"changed": False, "services": assessed, "waited": waited, "in_use": in_use(services)}
         if services and all(r["converged"] for r in assessed):
             return result
-        if waited >= timeout:
+        stopped = any(r["stopped"] for r in assessed)
+        if waited >= timeout or stopped:
             result["failed"] = True
-            result["msg"] = (summary(stack, assessed) + f" (waited {waited:g} s)" if services
-                             else f"stack {stack} has no services on this swarm: was it deployed here?")
+            result["msg"] = (summary(subject, assessed) + f" (waited {waited:g} s)" if services
+                             else f"{subject}: no such service on this swarm (was it deployed here?)")
             return result
         sleep(min(POLL_SECONDS, max(timeout - waited, 0.1)))
 
@@ -169,20 +205,24 @@ def wait(client: Any, stack: str, timeout: int, min_running: int,
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            stack=dict(type="str", required=True),
+            stack=dict(type="str"),
+            services=dict(type="list", elements="str"),
             timeout=dict(type="int", default=300),
             min_running=dict(type="int", default=5),
             docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
             api_timeout=dict(type="int", default=60),
         ),
         supports_check_mode=True,
+        required_one_of=[("stack", "services")],
+        mutually_exclusive=[("stack", "services")],
     )
     if not HAS_DOCKER:
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
     params = module.params
     try:
         client = DockerStackClient(params["docker_host"], params["api_timeout"])
-        result = wait(client, params["stack"], params["timeout"], params["min_running"])
+        target = {"stack": params["stack"]} if params["stack"] is not None else {"names": params["services"]}
+        result = wait(client, target, params["timeout"], params["min_running"])
     except StackWaitError as exc:
         module.fail_json(msg=str(exc))
     if result.pop("failed", False):

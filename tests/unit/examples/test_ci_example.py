@@ -36,13 +36,17 @@ def test_deploy_job_uses_the_playbook_and_files_that_exist() -> None:
     for path in ["playbooks/deploy_stack.yml", *extra]:
         assert (ROOT / path).is_file(), path
     assert "--vault-password-file" in argv  # secrets come from a vault, not the command line
+    # A runner has no Docker engine to archive images from: the nodes pull them.
+    assert "demo_image_source=pull" in argv
+    # A world-writable checkout would make Ansible ignore ./ansible.cfg.
+    assert _jobs()["variables"]["ANSIBLE_CONFIG"] == "$CI_PROJECT_DIR/ansible.cfg"
 
 
 def test_example_stack_renders() -> None:
     template = (ROOT / "examples/stack/compose.yml.j2").read_text()
     env = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
     values = {"web_image": "w:1", "worker_image": "k:1", "broker_image": "b:1", "web_replicas": 2,
-              "worker_replicas": 2, "broker_node": "node3", "endpoint_mode": "vip"}
+              "worker_replicas": 2, "broker_label": "demo.broker", "endpoint_mode": "vip"}
     compose = yaml.safe_load(env.from_string(template).render(**values))
     services = compose["services"]
     assert sorted(services) == ["broker", "web", "worker"]
@@ -51,7 +55,7 @@ def test_example_stack_renders() -> None:
     assert services["worker"]["networks"] == ["amqp"] and services["broker"]["networks"] == ["amqp"]
     assert compose["networks"] == {"proxy": {"external": True}}
     assert all(s["secrets"] == ["amqp_password"] for s in services.values())
-    assert services["broker"]["deploy"]["placement"]["constraints"] == ["node.hostname == node3"]
+    assert services["broker"]["deploy"]["placement"]["constraints"] == ["node.labels.demo.broker == true"]
     assert "ports" not in str(compose)  # nothing published: the entrance is nginx
     stack = yaml.safe_load((ROOT / "examples/stack/stack.yml").read_text())["stacks_deploy"][0]
     assert sorted(stack["vars"]) == sorted(values)

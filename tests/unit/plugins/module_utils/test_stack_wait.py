@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import assess, parse_time, summary
+from ansible_collections.campus.swarm.plugins.module_utils import _stack_wait
+from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import (
+    assess,
+    in_use,
+    parse_time,
+    running_task_ids,
+    summary,
+)
 from ansible_collections.campus.swarm.plugins.modules import swarm_stack_wait
 
 NOW = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
@@ -52,7 +59,7 @@ def test_parse_time() -> None:
 def test_converged_replicated() -> None:
     result = one(service(update="completed"), [task(1), task(2, node="n2"), task(1, "shutdown", "shutdown", spec=OLD_SPEC)])
     assert result == {"name": "demo_web", "mode": "replicated", "desired": 2, "running": 2,
-                      "update_state": "completed", "converged": True, "problem": ""}
+                      "update_state": "completed", "converged": True, "stopped": False, "problem": ""}
 
 
 def test_rejected_task_named_with_reason() -> None:
@@ -97,6 +104,7 @@ def test_update_not_done(state: str) -> None:
     result = one(service(1, update=state, message="update paused due to failure or early termination of task x"),
                  [task(1)])
     assert not result["converged"]
+    assert result["stopped"] is (state != "updating")
     if state != "updating":
         assert result["problem"].startswith(f"update {state}: update paused due to failure")
     else:
@@ -111,8 +119,8 @@ def test_global_counts_nodes_with_tasks() -> None:
 
 def test_summary() -> None:
     assessed = assess([service(2)], [task(1), task(2, "rejected", node="n2", err="No such image: web:2")], NODES, NOW, 5)
-    assert summary("demo", assessed) == ("stack demo has not converged: demo_web (replicated) runs 1 of 2 - "
-                                         "task demo_web.2 on campus-lab-w2: rejected: No such image: web:2")
+    assert summary("stack demo", assessed) == ("stack demo has not converged: demo_web (replicated) runs 1 of 2 - "
+                                               "task demo_web.2 on campus-lab-w2: rejected: No such image: web:2")
 
 
 class FakeClient:
@@ -120,7 +128,8 @@ class FakeClient:
         self.reads = reads
         self.calls = 0
 
-    def read(self, stack: str) -> tuple[list[Any], list[Any], list[Any]]:
+    def read(self, stack: str | None = None, names: list[str] | None = None) -> tuple[list[Any], list[Any], list[Any]]:
+        self.target = {"stack": stack, "names": names}
         services, tasks = self.reads[min(self.calls, len(self.reads) - 1)]
         self.calls += 1
         return services, tasks, NODES
@@ -140,7 +149,7 @@ class FakeClock:
 def test_wait_until_converged() -> None:
     clock = FakeClock()
     client = FakeClient([([service(1)], [task(1, "starting")]), ([service(1)], [task(1)])])
-    result = swarm_stack_wait.wait(client, "demo", 60, 5, clock, clock.sleep)
+    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 60, 5, clock, clock.sleep)
     assert "failed" not in result
     assert client.calls == 2
     assert result["waited"] == 2.0
@@ -149,7 +158,7 @@ def test_wait_until_converged() -> None:
 def test_wait_times_out_with_reason() -> None:
     clock = FakeClock()
     client = FakeClient([([service(1)], [task(1, "rejected", err="No such image: web:2")])])
-    result = swarm_stack_wait.wait(client, "demo", 10, 5, clock, clock.sleep)
+    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 10, 5, clock, clock.sleep)
     assert result["failed"] is True
     assert result["msg"] == ("stack demo has not converged: demo_web (replicated) runs 0 of 1 - task demo_web.1 on "
                              "campus-lab-w1: rejected: No such image: web:2 (waited 10 s)")
@@ -157,8 +166,8 @@ def test_wait_times_out_with_reason() -> None:
 
 def test_wait_no_services() -> None:
     clock = FakeClock()
-    result = swarm_stack_wait.wait(FakeClient([([], [])]), "demo", 4, 5, clock, clock.sleep)
-    assert result["msg"] == "stack demo has no services on this swarm: was it deployed here?"
+    result = swarm_stack_wait.wait(FakeClient([([], [])]), {"stack": "demo"}, 4, 5, clock, clock.sleep)
+    assert result["msg"] == "stack demo: no such service on this swarm (was it deployed here?)"
 
 
 def test_preparing_task_with_the_reason_of_the_one_before() -> None:
@@ -168,3 +177,88 @@ def test_preparing_task_with_the_reason_of_the_one_before() -> None:
     result = one(service(1), [preparing, rejected])
     assert result["problem"] == ("task demo_web.1 on campus-lab-w1: preparing; before it "
                                  "task demo_web.1 on campus-lab-w2: rejected: No such image: web:2")
+
+
+def test_node_clock_ahead_counts_the_time_seen_here() -> None:
+    # The node's clock runs 30 s ahead: by its timestamp the task started in the future.
+    ahead = task(1, since=-30)
+    assert not one(service(1), [ahead])["converged"]
+    (result,) = assess([service(1)], [ahead], NODES, NOW, 5, {ahead["ID"]: 5.0})
+    assert result["converged"]
+    (result,) = assess([service(1)], [ahead], NODES, NOW, 5, {ahead["ID"]: 4.9})
+    assert not result["converged"]
+
+
+def test_running_task_ids() -> None:
+    assert running_task_ids([task(1), task(2, "starting"), task(3, "running", "shutdown")]) == ["t1running"]
+
+
+def test_in_use_reads_current_and_previous_specs() -> None:
+    svc = service(1)
+    svc["PreviousSpec"] = {"TaskTemplate": {"ContainerSpec": {"Secrets": [{"SecretName": "demo_pw_bbbb"}],
+                                                              "Configs": [{"ConfigName": "demo_conf_1"}]}}}
+    assert in_use([svc, {"ID": "s2", "Spec": {}}]) == {"secret": ["demo_pw_aaaa", "demo_pw_bbbb"],
+                                                       "config": ["demo_conf_1"]}
+    assert in_use([]) == {"secret": [], "config": []}
+
+
+def test_replicas_zero_and_jobs_converge_at_once() -> None:
+    assert one(service(0), [])["converged"]
+    job = service(1)
+    job["Spec"]["Mode"] = {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}}
+    assert one(job, [task(1, "failed", err="exit")])["mode"] == "job"
+    assert one(job, [task(1, "failed", err="exit")])["converged"]
+
+
+def test_wait_counts_running_time_on_its_own_clock() -> None:
+    clock = FakeClock()
+    ahead = task(1)  # its node's clock runs 30 s ahead of this host's
+    ahead["Status"]["Timestamp"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)).isoformat()
+    client = FakeClient([([service(1)], [ahead])])
+    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 60, 5, clock, clock.sleep)
+    assert "failed" not in result
+    assert result["waited"] == 6.0  # seen running at 0, 2, 4 and 6 s
+    assert result["in_use"] == {"secret": ["demo_pw_aaaa"], "config": []}
+
+
+def test_wait_stops_at_once_when_the_update_rolled_back() -> None:
+    clock = FakeClock()
+    client = FakeClient([([service(1, update="rollback_completed", message="rollback completed")], [task(1)])])
+    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 300, 5, clock, clock.sleep)
+    assert result["failed"] is True
+    assert client.calls == 1
+    assert result["msg"].startswith("stack demo has not converged: demo_web (replicated) runs 1 of 1 - "
+                                    "update rollback_completed: rollback completed")
+
+
+def test_wait_for_named_services() -> None:
+    clock = FakeClock()
+    client = FakeClient([([service(1)], [task(1, "rejected", err="No such image: web:2")])])
+    result = swarm_stack_wait.wait(client, {"names": ["demo_web"]}, 4, 5, clock, clock.sleep)
+    assert client.target == {"stack": None, "names": ["demo_web"]}
+    assert result["msg"].startswith("services demo_web has not converged: demo_web (replicated) runs 0 of 1")
+
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.filters: list[Any] = []
+
+    def services(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        self.filters.append(filters)
+        return [{"ID": "s1", "Spec": {"Name": "campus_proxy"}}, {"ID": "s2", "Spec": {"Name": "campus_proxy_old"}}]
+
+    def tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"ID": "t", "ServiceID": i} for i in filters["service"]]
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return []
+
+
+def test_client_keeps_only_the_services_of_exactly_those_names() -> None:
+    client = object.__new__(_stack_wait.DockerStackClient)
+    client.base_url, client._api = "unix://x", FakeApi()
+    services, tasks, nodes = client.read(names=["campus_proxy"])
+    assert [s["ID"] for s in services] == ["s1"] and tasks == [{"ID": "t", "ServiceID": "s1"}] and nodes == []
+    assert client._api.filters == [{"name": ["campus_proxy"]}]
+    client.read(stack="demo")
+    assert client._api.filters[-1] == {"label": "com.docker.stack.namespace=demo"}
