@@ -13,8 +13,10 @@ from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import
 
 # Swarm's own rules: a stack's name is the first part of its services' and networks' names, which
 # must be DNS labels (no '.', at most 63 characters); secret and config names allow '.', up to 64.
-_DNS_LABEL = re.compile(r"^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$")
-_OBJECT = re.compile(r"^[a-zA-Z0-9]+(?:[a-zA-Z0-9_.-]*[a-zA-Z0-9])?$")
+# (Swarm's own pattern, ^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$, backtracks exponentially in
+# Python's re on a long name with a '.'; this one accepts the same names in linear time.)
+_DNS_LABEL = re.compile(r"[A-Za-z0-9]+(?:[-_]+[A-Za-z0-9]+)*")
+_OBJECT = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9])?")
 _DNS_LABEL_RULE = "letters and digits, joined by '-' or '_' (no '.'; Docker uses it in DNS names)"
 _OBJECT_RULE = "letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
 # PBKDF2 rounds behind a secret's version digits (about 0.1 s per secret and evaluation).
@@ -47,14 +49,14 @@ def _versioned_objects(objects: Any, stack: str, kind: str = "secret") -> list[d
     role creates secrets with ``docker secret create``, which stores no hash of the data either
     (community.docker.docker_secret would keep an unsalted SHA-224 in a label). Error messages
     name the object, never its data."""
-    if not isinstance(stack, str) or not _DNS_LABEL.match(stack):
+    if not isinstance(stack, str) or len(stack) > 63 or not _DNS_LABEL.fullmatch(stack):
         raise StackError(f"the stack name must be {_DNS_LABEL_RULE}, got {stack!r}")
     objects = [] if objects is None else objects
     if not _seq(objects):
         raise StackError(f"the {kind}s of stack {stack} must be a list, got {type(objects).__name__}")
     result, seen = [], set()
     for index, item in enumerate(objects):
-        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not _OBJECT.match(item["name"]):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not _OBJECT.fullmatch(item["name"]):
             raise StackError(f"{kind} {index} of stack {stack} needs a name of {_OBJECT_RULE}")
         name = item["name"]
         if name in seen:
@@ -104,7 +106,7 @@ def _stack_errors(stack: Mapping[str, Any], name: str) -> list[str]:
     else:
         for net in networks:
             full = f"{name}_{net['name']}"
-            if not _DNS_LABEL.match(net["name"]) or len(full) > 63:
+            if len(full) > 63 or not _DNS_LABEL.fullmatch(net["name"]):
                 errors.append(f"stack {name}: network {net['name']!r} needs a name of {_DNS_LABEL_RULE}, "
                               f"and {full} must be 63 characters or fewer")
     images = _declared(stack, "images")
@@ -135,7 +137,7 @@ def stack_declaration_errors(stacks: Any, reserved: Any = ()) -> list[str]:
             errors.append(f"stacks_deploy[{index}] must be a mapping with name and compose, got {type(stack).__name__}")
             continue
         name = stack.get("name")
-        if not isinstance(name, str) or not _DNS_LABEL.match(name) or len(name) > 63:
+        if not isinstance(name, str) or len(name) > 63 or not _DNS_LABEL.fullmatch(name):
             errors.append(f"stacks_deploy[{index}] needs a name of {_DNS_LABEL_RULE}, 63 characters at most")
             continue
         if name in seen:

@@ -103,7 +103,7 @@ EXAMPLES = r"""
 RETURN = r"""
 services:
   description: Each service waited for, sorted by name, as it stood at the last read.
-  returned: always
+  returned: when the Docker daemon could be read
   type: list
   elements: dict
   contains:
@@ -143,12 +143,12 @@ services:
 in_use:
   description: The secret and config names the services refer to in their current and previous specs (what
     a C(docker service rollback) needs).
-  returned: always
+  returned: when the Docker daemon could be read
   type: dict
   sample: {secret: [demo_amqp_password_3f1c0d9a2b4e], config: []}
 waited:
   description: Seconds waited.
-  returned: always
+  returned: when the Docker daemon could be read
   type: float
   sample: 12.1
 """
