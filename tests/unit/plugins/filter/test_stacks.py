@@ -84,8 +84,9 @@ def test_declaration_good() -> None:
         ({"name": "customerportalbackendservicexxxxxxxxxxxxxx.eu"},
          "stacks_deploy[0] needs a name of letters and digits, joined by '-' or '_' (no '.'; Docker uses it in DNS "
          "names), 63 characters at most"),
-        ({"name": "demo\n"}, "stacks_deploy[0] needs a name of letters and digits, joined by '-' or '_' (no '.'; "
-                              "Docker uses it in DNS names), 63 characters at most"),
+        ({"name": "demo\n"},
+         "stacks_deploy[0] needs a name of letters and digits, joined by '-' or '_' (no '.'; Docker uses it in DNS "
+         "names), 63 characters at most"),
         ({"name": "portainer"}, "stack portainer: the name belongs to a stack of the collection's own roles; "
                                 "choose another"),
         ({"secrets": None, "configs": None, "networks": None, "images": None}, None),
