@@ -96,7 +96,7 @@ def _stack_errors(stack: Mapping[str, Any], name: str) -> list[str]:
         errors.append(f"stack {name}: vars must be a mapping")
     for kind in KINDS:
         try:
-            _versioned_objects(_declared(stack, kind + "s"), name, kind)
+            _stack_objects(stack, kind)
         except StackError as exc:
             errors.append(str(exc))
     networks = _declared(stack, "networks")
@@ -190,6 +190,11 @@ def stack_compose_errors(compose: Any, stack: Any) -> list[str]:
     return errors
 
 
+def _stack_objects(stack: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The secrets or configs (``kind``) a stack declares, each with its ``versioned_name``."""
+    return _versioned_objects(_declared(stack, kind + "s"), stack["name"], kind)
+
+
 def _networks(stack: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{**net, "name": f"{stack['name']}_{net['name']}"} for net in _declared(stack, "networks")]
 
@@ -207,12 +212,11 @@ def stack_references(stack: Any, compose: Any = None) -> dict[str, Any]:
     so the stack's own compose file refers to them by their short names. It carries the ``version``
     of the stack's own compose file ``compose`` (none when that has none): Docker refuses compose
     files of different versions in one deploy."""
-    name = stack["name"]
     refs: dict[str, Any] = {}
     if isinstance(compose, Mapping) and "version" in compose:
         refs["version"] = compose["version"]
     for kind in KINDS:
-        items = _versioned_objects(_declared(stack, kind + "s"), name, kind)
+        items = _stack_objects(stack, kind)
         if items:
             refs[kind + "s"] = {i["name"]: {"external": True, "name": i["versioned_name"]} for i in items}
     if _declared(stack, "networks"):
@@ -230,8 +234,7 @@ def stack_missing_versions(listed: Any, stack: Any, kind: str) -> list[dict[str,
     """The declared secrets or configs (``kind``) of ``stack`` whose current version is not among
     the names found on the swarm (``listed``: kind -> names), with ``versioned_name``: to create."""
     found = _listed(listed, kind)
-    return [i for i in _versioned_objects(_declared(stack, kind + "s"), stack["name"], kind)
-            if i["versioned_name"] not in found]
+    return [i for i in _stack_objects(stack, kind) if i["versioned_name"] not in found]
 
 
 @reports("stack_stale_versions", StackError, KeyError, TypeError)
@@ -242,7 +245,7 @@ def stack_stale_versions(listed: Any, stack: Any, in_use: Any = None) -> list[di
     needs the previous ones), sorted, as {kind, name}."""
     stale = []
     for kind in KINDS:
-        current = {i["versioned_name"] for i in _versioned_objects(_declared(stack, kind + "s"), stack["name"], kind)}
+        current = {i["versioned_name"] for i in _stack_objects(stack, kind)}
         keep = current | _listed(in_use, kind)
         stale += [{"kind": kind, "name": n} for n in sorted(_listed(listed, kind) - keep)]
     return stale

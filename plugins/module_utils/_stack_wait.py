@@ -92,6 +92,11 @@ def _when(task: Obj) -> datetime.datetime:
     return parse_time(_status(task).get("Timestamp")) or datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
 
 
+def _runs(task: Obj) -> bool:
+    """Docker wants the task running and it runs."""
+    return task.get("DesiredState") == "running" and _status(task).get("State") == "running"
+
+
 def _container_spec(spec: Obj) -> Obj:
     return spec.get("ContainerSpec") or {}
 
@@ -150,7 +155,7 @@ def assess_service(service: Obj, tasks: List[Obj], hostnames: Dict[str, str],
         by_node = (now - started).total_seconds() if started is not None else 0.0
         return max(by_node, (observed or {}).get(str(task.get("ID")), 0.0)) >= min_running
 
-    running = [t for t in wanted if _status(t).get("State") == "running" and current(t)]
+    running = [t for t in wanted if _runs(t) and current(t)]
     steady = [t for t in running if settled(t)]
     settled_update = update_state not in ("updating", *UPDATE_STOPPED)
     converged = kind == "job" or (len(steady) >= desired and settled_update and all(current(t) for t in wanted))
@@ -188,19 +193,19 @@ def assess_service(service: Obj, tasks: List[Obj], hostnames: Dict[str, str],
 
 def running_task_ids(tasks: List[Obj]) -> List[str]:
     """The IDs of the tasks that run and are meant to (for the running time this host sees)."""
-    return [str(t.get("ID")) for t in tasks if t.get("DesiredState") == "running" and _status(t).get("State") == "running"]
+    return [str(t.get("ID")) for t in tasks if _runs(t)]
 
 
 def in_use(services: List[Obj]) -> Dict[str, List[str]]:
     """The secret and config names the services' current and previous specs refer to: what the
     running tasks and a ``docker service rollback`` need."""
-    names: Dict[str, set] = {"secret": set(), "config": set()}
+    keys = {"secret": ("Secrets", "SecretName"), "config": ("Configs", "ConfigName")}
+    names: Dict[str, set] = {kind: set() for kind in keys}
     for service in services:
         for spec in (service.get("Spec"), service.get("PreviousSpec")):
             container = _container_spec((spec or {}).get("TaskTemplate") or {})
-            for kind in names:
-                names[kind].update(str(ref.get(kind.capitalize() + "Name")) for ref in container.get(kind.capitalize() + "s") or []
-                                   if ref.get(kind.capitalize() + "Name"))
+            for kind, (refs, name) in keys.items():
+                names[kind].update(str(ref[name]) for ref in container.get(refs) or [] if ref.get(name))
     return {kind: sorted(found) for kind, found in names.items()}
 
 
