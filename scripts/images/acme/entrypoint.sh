@@ -27,6 +27,12 @@
 #   ACME_CERT_VALIDITY   lifetime of issued certificates in seconds
 #                        (default 7776000 = 90 days)
 #   ACME_HTTP_PORT       port pebble validates HTTP-01 on (default 80)
+#   ACME_REGISTRY_USERS  logins of the registry on port 5000, "USER:PASSWORD"
+#                        separated by ';' (bcrypt in an htpasswd file), and
+#                        those of /etc/campus-acme/registry-users (a line
+#                        each). None: no registry. It serves the pebble API's certificate
+#                        (acme.$ACME_ZONE) and keeps images in the
+#                        container's own file system.
 #   TLS of pebble's API: /etc/campus-acme/tls/cert.pem + key.pem (cert.pem may
 #                        hold the chain). Missing: a throwaway CA and cert are
 #                        made in /run/campus-acme/tls/ (ca.pem for clients),
@@ -186,6 +192,26 @@ for name, port, mgmt, extra in (
 print("campus-acme: EAB MAC key ids: " + ", ".join(macs))
 EOF
 
+# --- registry ----------------------------------------------------------------
+REGISTRY_USERS="${ACME_REGISTRY_USERS:-}"
+[[ -f $ETC/registry-users ]] && REGISTRY_USERS+=";$(cat $ETC/registry-users)"
+if [[ -n ${REGISTRY_USERS//;/} ]]; then
+  : >$RUN/registry.htpasswd
+  while IFS= read -r login; do
+    [[ -z $login ]] && continue
+    [[ $login == ?*:?* ]] || die "ACME_REGISTRY_USERS entry is not USER:PASSWORD"
+    htpasswd -Bbn "${login%%:*}" "${login#*:}" | grep . >>$RUN/registry.htpasswd
+  done < <(tr ';' '\n' <<<"$REGISTRY_USERS")
+  cat >$RUN/registry.yml <<REGISTRY
+version: 0.1
+log: {level: info, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: /var/lib/campus-registry}}
+http: {addr: ":5000", tls: {certificate: "$TLS_CERT", key: "$TLS_KEY"}}
+auth: {htpasswd: {realm: campus-registry, path: "$RUN/registry.htpasswd"}}
+REGISTRY
+  log "registry on :5000 for $(cut -d: -f1 $RUN/registry.htpasswd | paste -sd, -)"
+fi
+
 # --- run -------------------------------------------------------------------
 pids=()
 stop() { kill "${pids[@]}" 2>/dev/null || true; wait || true; exit "${1:-0}"; }
@@ -198,9 +224,14 @@ for name in pebble pebble-eab; do
   pids+=($!)
 done
 
+if [[ -f $RUN/registry.yml ]]; then
+  docker-registry serve $RUN/registry.yml > >(sed -u 's/^/registry: /') 2>&1 &
+  pids+=($!)
+fi
+
 ready() {
   local p
-  for p in 14000 14001 15000 15001; do ss -Hltn "sport = :$p" | grep -q . || return 1; done
+  for p in 14000 14001 15000 15001 $([[ -f $RUN/registry.yml ]] && echo 5000); do ss -Hltn "sport = :$p" | grep -q . || return 1; done
   dig +short +time=1 +tries=1 @127.0.0.1 "$ZONE" SOA | grep -q .
 }
 for i in $(seq 1 100); do
