@@ -33,21 +33,21 @@ def fail(message: str) -> None:
 
 def read_bundle(data: bytes) -> tuple[str, dict[str, bytes]]:
     try:
-        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
-        members = archive.getmembers()
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            members = archive.getmembers()
+            names = {os.path.dirname(member.name) for member in members}
+            files = sorted(os.path.basename(member.name) for member in members)
+            if len(names) != 1 or files != sorted(FILES) or not all(member.isfile() for member in members):
+                fail("the stream must hold NAME/fullchain.pem and NAME/privkey.pem (regular files) and nothing else")
+            contents = {}
+            for member in members:
+                handle = archive.extractfile(member)
+                contents[os.path.basename(member.name)] = handle.read() if handle else b""
     except tarfile.TarError as exc:
         fail(f"not a tar stream: {exc}")
-    names = {os.path.dirname(member.name) for member in members}
-    files = sorted(os.path.basename(member.name) for member in members)
-    if len(names) != 1 or files != sorted(FILES) or not all(member.isfile() for member in members):
-        fail("the stream must hold NAME/fullchain.pem and NAME/privkey.pem (regular files) and nothing else")
     name = names.pop()
     if not NAME.fullmatch(name):
         fail(f"{name!r} is not a certificate name")
-    contents = {}
-    for member in members:
-        handle = archive.extractfile(member)
-        contents[os.path.basename(member.name)] = handle.read() if handle else b""
     return name, contents
 
 
@@ -85,13 +85,14 @@ def install(directory: str, contents: dict[str, bytes]) -> bool:
 def reload_nginx(service: str, conf: str) -> int:
     tasks = subprocess.run(
         ["docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={service}", "--filter", "status=running"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if tasks.returncode != 0:
         fail(f"docker ps: {tasks.stderr.strip()}")
     for task in tasks.stdout.split():
-        done = subprocess.run(["docker", "exec", task, "nginx", "-c", conf, "-s", "reload"],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(["docker", "exec", task, "nginx", "-c", conf, "-s", "reload"], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             fail(f"nginx in task {task} did not reload: {done.stderr.strip()}")
     return len(tasks.stdout.split())

@@ -25,9 +25,26 @@ if [ "$1" = ps ]; then printf 'task1\\ntask2\\n'; fi
 def _keypair(directory: Path, name: str) -> tuple[bytes, bytes]:
     key, cert = directory / f"{name}.key", directory / f"{name}.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-days", "1", "-subj", f"/CN={name}.campus.test", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={name}.campus.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert.read_bytes(), key.read_bytes()
 
@@ -52,14 +69,15 @@ def fixture_env(tmp_path: Path) -> dict:
     (bin_dir / "docker").chmod(0o755)
     cert, key = _keypair(tmp_path, "one")
     other_cert, other_key = _keypair(tmp_path, "two")
-    return {"proxy": proxy, "calls": tmp_path / "calls", "bin": bin_dir,
-            "cert": cert, "key": key, "other_cert": other_cert, "other_key": other_key}
+    return {"proxy": proxy, "calls": tmp_path / "calls", "bin": bin_dir, "cert": cert, "key": key, "other_cert": other_cert, "other_key": other_key}
 
 
 def _receive(env: dict, data: bytes) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(RECEIVER), str(env["proxy"]), "campus_proxy", "/etc/nginx/campus/current/nginx.conf"],
-        input=data, capture_output=True, check=False,
+        input=data,
+        capture_output=True,
+        check=False,
         env={**os.environ, "PATH": f"{env['bin']}:{os.environ['PATH']}", "DOCKER_CALLS": str(env["calls"])},
     )
 
@@ -68,7 +86,7 @@ def _bundle(env: dict, cert: bytes | None = None, key: bytes | None = None, name
     return _stream({f"{name}/fullchain.pem": cert or env["cert"], f"{name}/privkey.pem": key or env["key"]})
 
 
-def test_installs_with_modes_and_reloads_every_task(env):
+def test_installs_with_modes_and_reloads_every_task(env: dict) -> None:
     done = _receive(env, _bundle(env))
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().strip() == "campus-swarm installed; nginx reloaded in 2 task(s)"
@@ -82,7 +100,7 @@ def test_installs_with_modes_and_reloads_every_task(env):
     assert calls[1:] == [f"exec task{n} nginx -c /etc/nginx/campus/current/nginx.conf -s reload" for n in (1, 2)]
 
 
-def test_same_bytes_again_change_and_reload_nothing(env):
+def test_same_bytes_again_change_and_reload_nothing(env: dict) -> None:
     assert _receive(env, _bundle(env)).returncode == 0
     env["calls"].unlink()
     done = _receive(env, _bundle(env))
@@ -91,7 +109,7 @@ def test_same_bytes_again_change_and_reload_nothing(env):
     assert not env["calls"].exists()
 
 
-def test_empty_stream_answers_ready(env):
+def test_empty_stream_answers_ready(env: dict) -> None:
     done = _receive(env, b"")
     assert (done.returncode, done.stdout.decode().strip()) == (0, "ready")
 
@@ -107,13 +125,12 @@ def test_empty_stream_answers_ready(env):
         ("no certificate", "holds no PEM certificate"),
     ],
 )
-def test_refuses_and_leaves_files_alone(env, case, message):
+def test_refuses_and_leaves_files_alone(env: dict, case: str, message: str) -> None:
     data = {
         "foreign key": _bundle(env, key=env["other_key"]),
         "unknown name": _bundle(env, name="other-site"),
         "traversal": _bundle(env, name=".."),
-        "extra member": _stream({"campus-swarm/fullchain.pem": env["cert"], "campus-swarm/privkey.pem": env["key"],
-                                 "campus-swarm/evil.pem": b"x"}),
+        "extra member": _stream({"campus-swarm/fullchain.pem": env["cert"], "campus-swarm/privkey.pem": env["key"], "campus-swarm/evil.pem": b"x"}),
         "not tar": b"hello" * 200,
         "no certificate": _bundle(env, cert=b"not a certificate\n"),
     }[case]
