@@ -19,7 +19,7 @@ done
 [[ -f "$PLAYBOOK" ]] || { echo "bench: $PLAYBOOK does not exist" >&2; exit 1; }
 scripts/setup.sh >/dev/null
 scripts/ensure-docker.sh >/dev/null
-scripts/build-node-image.sh "$SUITE"
+lab/node-image.sh "$SUITE"
 
 inv=""
 destroy() { [[ -z "$inv" ]] || ansible-playbook -i "$inv" lab/destroy.yml >"${inv%/*}/destroy.log" 2>&1; }

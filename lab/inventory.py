@@ -77,7 +77,7 @@ all:
     # campus.test, an A record for each site name at the edge host) at .3.
     lab_acme_address: {net[3]}
     docker_proxy_no_proxy: [.campus.test]
-    # The entrance: Debian's nginx, built on this machine (scripts/build-image.sh).
+    # The entrance: Debian's nginx, built on this machine (lab/images/build.sh).
     proxy_image: campus-nginx:bookworm
     proxy_image_source: archive
     proxy_worker_user: www-data

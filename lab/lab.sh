@@ -19,9 +19,9 @@ up() {
   local suite="${LAB_SUITE:-bookworm}" new
   scripts/setup.sh
   scripts/ensure-docker.sh
-  scripts/build-node-image.sh "$suite"
+  lab/node-image.sh "$suite"
   # The entrance and the example stack (no registry: built here from Debian packages).
-  scripts/build-image.sh nginx demo-web demo-worker rabbitmq
+  lab/images/build.sh nginx demo-web demo-worker rabbitmq
   new="$INV.new"; mkdir -p "$(dirname "$INV")"
   python3 lab/inventory.py --prefix campus-lab --network "$NET" \
     --managers "${LAB_MANAGERS:-3}" --workers "${LAB_WORKERS:-2}" \

@@ -78,9 +78,9 @@ stage_build() {
 
 stage_molecule() {
   scripts/ensure-docker.sh || return 1
-  scripts/build-node-image.sh bookworm || return 1
-  scripts/build-node-image.sh trixie || return 1
-  scripts/build-image.sh lab-proxy nginx demo-web demo-worker rabbitmq acme portainer-double || return 1
+  lab/node-image.sh bookworm || return 1
+  lab/node-image.sh trixie || return 1
+  lab/images/build.sh lab-proxy nginx demo-web demo-worker rabbitmq acme portainer-double || return 1
   lab/probe/build.sh || return 1
   local rc=0 s log
   mkdir -p "$ROOT/.cache/logs"

@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
 # Build the lab's and the tests' service images from the local node image (no
-# registry here): scripts/build-image.sh RECIPE... where each RECIPE is a folder
-# under scripts/images/ holding a Dockerfile (ARG BASE), its files and IMAGE (the
-# image name). An image is rebuilt only when its folder or the node image changed.
+# registry here): lab/images/build.sh RECIPE... where each RECIPE is a folder
+# next to this script holding a Dockerfile (ARG BASE), its files and IMAGE (the
+# image name). An image is rebuilt only when its folder or the node image changed
+# (the hash covers the folder's files by their paths inside it, not its location).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BASE=campus-swarm-node:bookworm
-[[ $# -gt 0 ]] || { echo "usage: $0 RECIPE... (folders of $ROOT/scripts/images)" >&2; exit 2; }
-"$ROOT/scripts/build-node-image.sh" bookworm >/dev/null
+[[ $# -gt 0 ]] || { echo "usage: $0 RECIPE... (folders of $HERE)" >&2; exit 2; }
+"$HERE/../node-image.sh" bookworm >/dev/null
 base_id="$(docker image inspect -f '{{ .Id }}' "$BASE")"
 
 for recipe in "$@"; do
-  dir="$ROOT/scripts/images/$recipe"
-  [[ -f "$dir/Dockerfile" && -f "$dir/IMAGE" ]] || { echo "build-image: no recipe $dir (Dockerfile, IMAGE)" >&2; exit 2; }
+  dir="$HERE/$recipe"
+  [[ -f "$dir/Dockerfile" && -f "$dir/IMAGE" ]] || { echo "lab-images: no recipe $dir (Dockerfile, IMAGE)" >&2; exit 2; }
   image="$(cat "$dir/IMAGE")"
   hash="$( (cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$base_id") | sha256sum | cut -c1-16)"
   have() { docker image inspect -f '{{ index .Config.Labels "campus.swarm.recipe" }}' "$image" 2>/dev/null || true; }
   if [[ "$(have)" == "$hash" ]]; then
-    echo "build-image: $image is up to date (recipe $hash)"
+    echo "lab-images: $image is up to date (recipe $hash)"
     continue
   fi
   # One build per image at a time (lab, Molecule and bench may start together).
@@ -28,7 +29,7 @@ for recipe in "$@"; do
     start=$SECONDS
     log="$(docker build -q --build-arg "BASE=$BASE" --label "campus.swarm.recipe=$hash" -t "$image" "$dir" 2>&1)" \
       || { echo "$log" >&2; exit 1; }
-    echo "build-image: $image built in $((SECONDS - start))s"
+    echo "lab-images: $image built in $((SECONDS - start))s"
   fi
   exec 9>&-
 done
