@@ -6,29 +6,18 @@
 (as ``GET /services``, ``/tasks`` and ``/nodes`` return them) and says, per
 service, how many tasks it wants, how many run the service's current spec, and,
 when short, which task did not start and why. The API sits behind
-:class:`DockerStackClient`; tests pass plain data. Runs on the managed host:
-Python 3.8+.
+:class:`DockerStackClient` (over the collection's
+:class:`~._docker_api.DockerApi`); tests pass plain data. Runs on the managed
+host: Python 3.8+.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-import traceback
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple
 
-try:
-    import docker
-    from docker.errors import APIError, DockerException
-    from requests.exceptions import RequestException
-except ImportError:
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-    _DOCKER_ERRORS: Tuple[Type[BaseException], ...] = ()
-else:
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-    _DOCKER_ERRORS = (APIError, DockerException, RequestException)
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, DockerApiError
 
 Obj = Dict[str, Any]
 
@@ -38,35 +27,29 @@ STACK_LABEL = "com.docker.stack.namespace"
 UPDATE_STOPPED = ("paused", "rollback_started", "rollback_paused", "rollback_completed")
 
 
-class StackWaitError(Exception):
-    """The Docker daemon could not be asked."""
-
-
 class DockerStackClient:
-    """The three reads the wait needs, errors turned into StackWaitError."""
+    """The three reads the wait needs; a failed read raises DockerApiError."""
 
-    def __init__(self, base_url: str, timeout: int) -> None:
-        self.base_url = base_url
-        try:
-            self._api = docker.APIClient(base_url=base_url, timeout=timeout, version="auto")
-        except _DOCKER_ERRORS as exc:
-            raise StackWaitError(f"cannot talk to the Docker daemon at {base_url}: {exc}") from exc
+    def __init__(self, docker: DockerApi) -> None:
+        self.docker = docker
 
     def read(self, stack: Optional[str] = None, names: Optional[List[str]] = None) -> Tuple[List[Obj], List[Obj], List[Obj]]:
         """The services of the stack ``stack`` (or those named ``names``), their tasks and the swarm's nodes."""
+        api, call = self.docker.api, self.docker.call
         try:
             if stack is not None:
-                services = self._api.services(filters={"label": f"{STACK_LABEL}={stack}"})
+                services = call(f"list the services of stack {stack}", api.services,
+                                filters={"label": f"{STACK_LABEL}={stack}"})
             else:
                 # Docker's name filter also matches names that start with the one given.
                 wanted = set(names or [])
-                services = [s for s in self._api.services(filters={"name": sorted(wanted)}) if
-                            (s.get("Spec") or {}).get("Name") in wanted] if wanted else []
+                found = call("list services", api.services, filters={"name": sorted(wanted)}) if wanted else []
+                services = [s for s in found if (s.get("Spec") or {}).get("Name") in wanted]
             ids = [s["ID"] for s in services]
-            tasks = self._api.tasks(filters={"service": ids}) if ids else []
-            return services, tasks, self._api.nodes()
-        except _DOCKER_ERRORS as exc:
-            raise StackWaitError(f"Docker API call failed at {self.base_url} (is this host a swarm manager?): {exc}") from exc
+            tasks = call("list tasks", api.tasks, filters={"service": ids}) if ids else []
+            return services, tasks, call("list nodes", api.nodes)
+        except DockerApiError as exc:
+            raise DockerApiError(f"{exc.msg} (is this host a swarm manager?)") from exc
 
 
 _FRACTION = re.compile(r"(\.\d+)")

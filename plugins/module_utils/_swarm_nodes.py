@@ -3,29 +3,19 @@
 """Reconcile swarm node roles, availability and labels with the inventory.
 
 Private to campus.swarm.swarm_nodes. The logic is pure; the Docker API sits
-behind :class:`DockerSwarmClient`, which tests replace with a fake offering
-the same four methods (``info``, ``nodes``, ``inspect_node``, ``update_node``).
-Runs on the managed host: Python 3.8+.
+behind :class:`DockerSwarmClient` (over the collection's
+:class:`~._docker_api.DockerApi`, whose failures raise ``DockerApiError``),
+which tests replace with a fake offering the same four methods (``info``,
+``nodes``, ``inspect_node``, ``update_node``). Runs on the managed host:
+Python 3.8+.
 """
 
 from __future__ import annotations
 
 import time
-import traceback
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional
 
-try:
-    import docker
-    from docker.errors import APIError, DockerException
-    from requests.exceptions import RequestException
-except ImportError:
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR: Optional[str] = traceback.format_exc()
-    _DOCKER_ERRORS: Tuple[Type[BaseException], ...] = ()
-else:
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-    _DOCKER_ERRORS = (APIError, DockerException, RequestException)
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi
 
 ROLES = ("manager", "worker")
 AVAILABILITIES = ("active", "pause", "drain")
@@ -34,7 +24,7 @@ Node = Dict[str, Any]
 
 
 class SwarmNodesError(Exception):
-    """A refusal or failure; ``actions`` lists what was already done."""
+    """A refusal (bad input, an unsafe plan); ``actions`` lists what was already done."""
 
     def __init__(self, msg: str, actions: Optional[List[str]] = None) -> None:
         super().__init__(msg)
@@ -43,32 +33,22 @@ class SwarmNodesError(Exception):
 
 
 class DockerSwarmClient:
-    """The four Docker API calls the reconciler needs, errors turned into SwarmNodesError."""
+    """The four Docker API calls the reconciler needs; a failed call raises DockerApiError."""
 
-    def __init__(self, base_url: str, timeout: int) -> None:
-        self.base_url = base_url
-        try:
-            self._api = docker.APIClient(base_url=base_url, timeout=timeout, version="auto")
-        except _DOCKER_ERRORS as exc:
-            raise SwarmNodesError(f"cannot talk to the Docker daemon at {base_url}: {exc}") from exc
-
-    def _call(self, what: str, func: Callable[..., Any], *args: Any) -> Any:
-        try:
-            return func(*args)
-        except _DOCKER_ERRORS as exc:
-            raise SwarmNodesError(f"Docker API call failed ({what}) at {self.base_url}: {exc}") from exc
+    def __init__(self, docker: DockerApi) -> None:
+        self.docker = docker
 
     def info(self) -> Dict[str, Any]:
-        return self._call("info", self._api.info)
+        return self.docker.call("info", self.docker.api.info)
 
     def nodes(self) -> List[Node]:
-        return self._call("list nodes", self._api.nodes)
+        return self.docker.call("list nodes", self.docker.api.nodes)
 
     def inspect_node(self, node_id: str) -> Node:
-        return self._call(f"inspect node {node_id}", self._api.inspect_node, node_id)
+        return self.docker.call(f"inspect node {node_id}", self.docker.api.inspect_node, node_id)
 
     def update_node(self, node_id: str, version: int, node_spec: Dict[str, Any]) -> None:
-        self._call(f"update node {node_id}", self._api.update_node, node_id, version, node_spec)
+        self.docker.call(f"update node {node_id}", self.docker.api.update_node, node_id, version, node_spec)
 
 
 class DeclaredNode:

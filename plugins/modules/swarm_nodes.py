@@ -23,21 +23,17 @@ description:
   - Swarm nodes that are not declared are left alone and listed in RV(unmanaged_nodes).
 author:
   - campus.swarm developers (!UNKNOWN)
-requirements:
-  - Docker SDK for Python (C(docker)) on the managed host
-  - access to the Docker daemon of a swarm manager
+extends_documentation_fragment:
+  - campus.swarm.attributes
+  - campus.swarm.docker
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
       - The diff shows, for each declared node by inventory name, its role, availability and labels.
   idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation
-      indicates no change.
     support: full
 options:
   nodes:
@@ -80,11 +76,6 @@ options:
       - Nodes without O(nodes[].labels) keep their labels either way.
     type: bool
     default: false
-  docker_host:
-    description:
-      - The Docker daemon to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
   timeout:
     description:
       - Seconds to wait for a Docker API call.
@@ -201,9 +192,13 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import (
     DOCKER_IMPORT_ERROR,
     HAS_DOCKER,
+    DockerApiError,
+    api_client,
+)
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     DockerSwarmClient,
     SwarmNodesError,
     declared_nodes,
@@ -212,7 +207,7 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
 
 
 def run_module(params: dict[str, Any], client: Any, check_mode: bool) -> dict[str, Any]:
-    """Reconcile with the module's parameters; raises SwarmNodesError on refusal."""
+    """Reconcile with the module's parameters; raises SwarmNodesError on refusal, DockerApiError on a failed call."""
     return reconcile(
         client,
         declared_nodes(params["nodes"]),
@@ -247,8 +242,10 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
 
     try:
-        client = DockerSwarmClient(module.params["docker_host"], module.params["timeout"])
+        client = DockerSwarmClient(api_client(module.params["docker_host"], module.params["timeout"]))
         result = run_module(module.params, client, module.check_mode)
+    except DockerApiError as exc:
+        module.fail_json(msg=exc.msg, actions=[], changed=False)
     except SwarmNodesError as exc:
         module.fail_json(msg=exc.msg, actions=exc.actions, changed=bool(exc.actions))
     diff = result.pop("diff")

@@ -34,22 +34,14 @@ description:
     C(async) would not guarantee.
 author:
   - campus.swarm developers (!UNKNOWN)
+extends_documentation_fragment:
+  - campus.swarm.attributes
+  - campus.swarm.attributes.READ_ONLY
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details:
       - The module changes nothing persistent, so it runs in check mode as well, and a dry run reports blocked
         ports.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation
-      indicates no change.
-    support: full
-    details:
-      - The module never reports a change.
 options:
   mode:
     description:
@@ -410,14 +402,9 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.campus.swarm.plugins.module_utils._port_probe import (
-    LISTEN_TIMEOUT,
-    PROBE_TIMEOUT,
-    ProbeError,
-    collect,
-    listen,
-    probe_targets,
-)
+from ansible_collections.campus.swarm.plugins.module_utils._port_probe import LISTEN_TIMEOUT, PROBE_TIMEOUT, ProbeError
+from ansible_collections.campus.swarm.plugins.module_utils._port_probe_listen import collect, listen
+from ansible_collections.campus.swarm.plugins.module_utils._port_probe_probe import probe_targets
 
 
 def run_module(params: dict[str, Any]) -> dict[str, Any]:

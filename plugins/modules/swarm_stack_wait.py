@@ -29,22 +29,14 @@ description:
   - The module only reads; it never changes the swarm.
 author:
   - campus.swarm developers (!UNKNOWN)
-requirements:
-  - Docker SDK for Python (C(docker)) on the managed host
-  - access to the Docker daemon of a swarm manager
+extends_documentation_fragment:
+  - campus.swarm.attributes
+  - campus.swarm.attributes.READ_ONLY
+  - campus.swarm.docker
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details:
       - It reads and waits in check mode too; skip it there when the deployment itself was only predicted.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  idempotent:
-    description: When run twice in a row outside check mode, with the same arguments, the second invocation
-      indicates no change.
-    support: full
 options:
   stack:
     description:
@@ -68,11 +60,6 @@ options:
         (a task becomes running only once healthy) for that.
     type: int
     default: 5
-  docker_host:
-    description:
-      - The Docker daemon to talk to.
-    type: str
-    default: unix:///var/run/docker.sock
   api_timeout:
     description:
       - Seconds to wait for one Docker API call.
@@ -160,11 +147,14 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import (
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import (
     DOCKER_IMPORT_ERROR,
     HAS_DOCKER,
+    DockerApiError,
+    api_client,
+)
+from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import (
     DockerStackClient,
-    StackWaitError,
     assess,
     in_use,
     running_task_ids,
@@ -220,11 +210,11 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
     params = module.params
     try:
-        client = DockerStackClient(params["docker_host"], params["api_timeout"])
+        client = DockerStackClient(api_client(params["docker_host"], params["api_timeout"]))
         target = {"stack": params["stack"]} if params["stack"] is not None else {"names": params["services"]}
         result = wait(client, target, params["timeout"], params["min_running"])
-    except StackWaitError as exc:
-        module.fail_json(msg=str(exc))
+    except DockerApiError as exc:
+        module.fail_json(msg=exc.msg)
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

@@ -5,16 +5,18 @@ import datetime
 from typing import Any
 
 import pytest
+from docker.errors import APIError
 
-from ansible_collections.campus.swarm.plugins.module_utils import _stack_wait
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApiError, api_client
 from ansible_collections.campus.swarm.plugins.module_utils._stack_wait import (
+    DockerStackClient,
     assess,
     in_use,
     parse_time,
     running_task_ids,
     summary,
 )
-from ansible_collections.campus.swarm.plugins.modules import swarm_stack_wait
+from ansible_collections.campus.swarm.tests.unit.plugins.module_utils.test_swarm_nodes import patch_docker
 
 NOW = datetime.datetime(2026, 11, 26, 12, 0, 0, tzinfo=datetime.UTC)
 SPEC = {"ContainerSpec": {"Image": "web:2", "Secrets": [{"SecretName": "demo_pw_aaaa"}]}}
@@ -123,53 +125,6 @@ def test_summary() -> None:
                                                "task demo_web.2 on campus-lab-w2: rejected: No such image: web:2")
 
 
-class FakeClient:
-    def __init__(self, reads: list[tuple[list[Any], list[Any]]]) -> None:
-        self.reads = reads
-        self.calls = 0
-
-    def read(self, stack: str | None = None, names: list[str] | None = None) -> tuple[list[Any], list[Any], list[Any]]:
-        self.target = {"stack": stack, "names": names}
-        services, tasks = self.reads[min(self.calls, len(self.reads) - 1)]
-        self.calls += 1
-        return services, tasks, NODES
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_wait_until_converged() -> None:
-    clock = FakeClock()
-    client = FakeClient([([service(1)], [task(1, "starting")]), ([service(1)], [task(1)])])
-    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 60, 5, clock, clock.sleep)
-    assert "failed" not in result
-    assert client.calls == 2
-    assert result["waited"] == 2.0
-
-
-def test_wait_times_out_with_reason() -> None:
-    clock = FakeClock()
-    client = FakeClient([([service(1)], [task(1, "rejected", err="No such image: web:2")])])
-    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 10, 5, clock, clock.sleep)
-    assert result["failed"] is True
-    assert result["msg"] == ("stack demo has not converged: demo_web (replicated) runs 0 of 1 - task demo_web.1 on "
-                             "campus-lab-w1: rejected: No such image: web:2 (waited 10 s)")
-
-
-def test_wait_no_services() -> None:
-    clock = FakeClock()
-    result = swarm_stack_wait.wait(FakeClient([([], [])]), {"stack": "demo"}, 4, 5, clock, clock.sleep)
-    assert result["msg"] == "stack demo: no such service on this swarm (was it deployed here?)"
-
-
 def test_preparing_task_with_the_reason_of_the_one_before() -> None:
     preparing = task(1, "preparing", since=1)
     preparing["Status"]["Message"] = "preparing"
@@ -210,55 +165,61 @@ def test_replicas_zero_and_jobs_converge_at_once() -> None:
     assert one(job, [task(1, "failed", err="exit")])["converged"]
 
 
-def test_wait_counts_running_time_on_its_own_clock() -> None:
-    clock = FakeClock()
-    ahead = task(1)  # its node's clock runs 30 s ahead of this host's
-    ahead["Status"]["Timestamp"] = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30)).isoformat()
-    client = FakeClient([([service(1)], [ahead])])
-    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 60, 5, clock, clock.sleep)
-    assert "failed" not in result
-    assert result["waited"] == 6.0  # seen running at 0, 2, 4 and 6 s
-    assert result["in_use"] == {"secret": ["demo_pw_aaaa"], "config": []}
-
-
-def test_wait_stops_at_once_when_the_update_rolled_back() -> None:
-    clock = FakeClock()
-    client = FakeClient([([service(1, update="rollback_completed", message="rollback completed")], [task(1)])])
-    result = swarm_stack_wait.wait(client, {"stack": "demo"}, 300, 5, clock, clock.sleep)
-    assert result["failed"] is True
-    assert client.calls == 1
-    assert result["msg"].startswith("stack demo has not converged: demo_web (replicated) runs 1 of 1 - "
-                                    "update rollback_completed: rollback completed")
-
-
-def test_wait_for_named_services() -> None:
-    clock = FakeClock()
-    client = FakeClient([([service(1)], [task(1, "rejected", err="No such image: web:2")])])
-    result = swarm_stack_wait.wait(client, {"names": ["demo_web"]}, 4, 5, clock, clock.sleep)
-    assert client.target == {"stack": None, "names": ["demo_web"]}
-    assert result["msg"].startswith("services demo_web has not converged: demo_web (replicated) runs 0 of 1")
-
-
 class FakeApi:
-    def __init__(self) -> None:
+    """The Docker SDK's APIClient as the client reads it: services, tasks and nodes."""
+
+    def __init__(self, services: list[dict[str, Any]] | None = None, tasks: list[dict[str, Any]] | None = None,
+                 fail: str = "") -> None:
+        self._services = services if services is not None else [
+            {"ID": "s1", "Spec": {"Name": "campus_proxy"}}, {"ID": "s2", "Spec": {"Name": "campus_proxy_old"}}]
+        self._tasks = tasks
+        self.fail = fail  # the call that fails, as Docker does on a worker
         self.filters: list[Any] = []
 
+    def _check(self, call: str) -> None:
+        if call == self.fail:
+            raise APIError("503 Server Error", explanation="This node is not a swarm manager.")
+
     def services(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check("services")
         self.filters.append(filters)
-        return [{"ID": "s1", "Spec": {"Name": "campus_proxy"}}, {"ID": "s2", "Spec": {"Name": "campus_proxy_old"}}]
+        return self._services
 
     def tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check("tasks")
+        if self._tasks is not None:
+            return self._tasks
         return [{"ID": "t", "ServiceID": i} for i in filters["service"]]
 
     def nodes(self) -> list[dict[str, Any]]:
-        return []
+        self._check("nodes")
+        return NODES
 
 
-def test_client_keeps_only_the_services_of_exactly_those_names() -> None:
-    client = object.__new__(_stack_wait.DockerStackClient)
-    client.base_url, client._api = "unix://x", FakeApi()
+def test_client_keeps_only_the_services_of_exactly_those_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    api = FakeApi()
+    patch_docker(monkeypatch, api, "unix://x", 5)
+    client = DockerStackClient(api_client("unix://x", 5))
     services, tasks, nodes = client.read(names=["campus_proxy"])
-    assert [s["ID"] for s in services] == ["s1"] and tasks == [{"ID": "t", "ServiceID": "s1"}] and nodes == []
-    assert client._api.filters == [{"name": ["campus_proxy"]}]
+    assert [s["ID"] for s in services] == ["s1"] and tasks == [{"ID": "t", "ServiceID": "s1"}] and nodes == NODES
+    assert api.filters == [{"name": ["campus_proxy"]}]
     client.read(stack="demo")
-    assert client._api.filters[-1] == {"label": "com.docker.stack.namespace=demo"}
+    assert api.filters[-1] == {"label": "com.docker.stack.namespace=demo"}
+    assert client.read(names=[]) == ([], [], NODES)
+    assert len(api.filters) == 2  # no names, no services call
+
+
+@pytest.mark.parametrize(("fail", "target", "call"), [
+    ("services", {"stack": "demo"}, "list the services of stack demo"),
+    ("services", {"names": ["web"]}, "list services"),
+    ("tasks", {"stack": "demo"}, "list tasks"),
+    ("nodes", {"stack": "demo"}, "list nodes"),
+])
+def test_client_names_the_failed_read(monkeypatch: pytest.MonkeyPatch, fail: str, target: dict[str, Any],
+                                      call: str) -> None:
+    patch_docker(monkeypatch, FakeApi([{"ID": "s1", "Spec": {"Name": "web"}}], fail=fail), "unix://x", 5)
+    client = DockerStackClient(api_client("unix://x", 5))
+    with pytest.raises(DockerApiError) as caught:
+        client.read(**target)
+    assert caught.value.msg == (f"Docker API call failed ({call}) at unix://x: 503 Server Error "
+                                '("This node is not a swarm manager.") (is this host a swarm manager?)')

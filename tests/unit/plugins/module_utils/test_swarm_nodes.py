@@ -4,11 +4,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import docker
 import pytest
+from docker.errors import APIError
 
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApiError, api_client
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     Change,
     DeclaredNode,
+    DockerSwarmClient,
     SwarmNodesError,
     _quorum_problem,
     declared_nodes,
@@ -32,8 +36,21 @@ def make_node(node_id: str, role: str = "worker", *, reachable: bool = True, sta
     return node
 
 
+def patch_docker(monkeypatch: pytest.MonkeyPatch, api: Any, base_url: str = "unix:///var/run/docker.sock",
+                 timeout: int = 60) -> None:
+    """Make the Docker SDK's ``APIClient`` return ``api`` (or raise it) when asked for ``base_url`` and ``timeout``."""
+    def client(**kwargs: Any) -> Any:
+        assert kwargs == {"base_url": base_url, "timeout": timeout, "version": "auto"}
+        if isinstance(api, BaseException):
+            raise api
+        return api
+
+    monkeypatch.setattr(docker, "APIClient", client)
+
+
 class FakeSwarm:
-    """Stands in for DockerSwarmClient; keeps node state and refuses out-of-sequence updates like Docker."""
+    """Stands in for the Docker SDK's APIClient (and so for DockerSwarmClient, which offers the same four calls);
+    keeps node state and refuses out-of-sequence updates like Docker."""
 
     def __init__(self, nodes: list[dict[str, Any]], local_id: str = "m1", *, control: bool = True,
                  local_state: str = "active", stale_listing: bool = False, reachable_after: int = 0) -> None:
@@ -383,3 +400,26 @@ def test_quorum_problem_guard(managers: dict[str, bool], expected: str | None) -
         assert problem is None
     else:
         assert problem is not None and expected in problem
+
+
+class FailingSwarm(FakeSwarm):
+    """A swarm whose node listing fails, as when the daemon is no manager."""
+
+    def nodes(self) -> list[dict[str, Any]]:
+        raise APIError("503 Server Error", explanation="This node is not a swarm manager.")
+
+
+def test_client_calls_docker_through_docker_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeSwarm(cluster())
+    patch_docker(monkeypatch, fake, "tcp://m1:2375", 5)
+    result = reconcile(DockerSwarmClient(api_client("tcp://m1:2375", 5)), declare(("w1", "manager")))
+    assert result["actions"] == ["promote lab-w1 (node id w1)"]
+    assert [u[0] for u in fake.updates] == ["w1"]
+
+
+def test_client_names_the_failed_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    patch_docker(monkeypatch, FailingSwarm(cluster()), "tcp://m1:2375", 5)
+    client = DockerSwarmClient(api_client("tcp://m1:2375", 5))
+    with pytest.raises(DockerApiError, match=r"^Docker API call failed \(list nodes\) at tcp://m1:2375: 503 Server Error "
+                                             r"\(\"This node is not a swarm manager\.\"\)$"):
+        reconcile(client, declare(("w1", "worker")))

@@ -6,10 +6,16 @@ from typing import Any
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from docker.errors import DockerException
 
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import SwarmNodesError
 from ansible_collections.campus.swarm.plugins.modules import swarm_nodes
-from ansible_collections.campus.swarm.tests.unit.plugins.module_utils.test_swarm_nodes import FakeSwarm, cluster
+from ansible_collections.campus.swarm.tests.unit.plugins.module_utils.test_swarm_nodes import (
+    FailingSwarm,
+    FakeSwarm,
+    cluster,
+    patch_docker,
+)
 
 DEFAULTS = {"labels_exclusive": False, "docker_host": "unix:///var/run/docker.sock", "timeout": 60}
 
@@ -66,17 +72,9 @@ def test_run_module_refusals(nodes: list[dict[str, Any]], match: str) -> None:
 
 
 def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: dict[str, Any],
-             fake: FakeSwarm | None = None) -> dict[str, Any]:
-    """Run main() with ``args``, the Docker client replaced by ``fake``; return the module's JSON."""
-    def client(docker_host: str, timeout: int) -> FakeSwarm:
-        assert (docker_host, timeout) == (args.get("docker_host", DEFAULTS["docker_host"]),
-                                          args.get("timeout", DEFAULTS["timeout"]))
-        if fake is None:
-            raise SwarmNodesError(f"cannot talk to the Docker daemon at {docker_host}: refused")
-        return fake
-
-    monkeypatch.setattr(swarm_nodes, "HAS_DOCKER", True)
-    monkeypatch.setattr(swarm_nodes, "DockerSwarmClient", client)
+             fake: FakeSwarm | DockerException) -> dict[str, Any]:
+    """Run main() with ``args``, the Docker SDK's client replaced by ``fake`` (or failing with it); return the module's JSON."""
+    patch_docker(monkeypatch, fake, args.get("docker_host", DEFAULTS["docker_host"]), args.get("timeout", DEFAULTS["timeout"]))
     with patch_module_args(args), pytest.raises(SystemExit):
         swarm_nodes.main()
     out: dict[str, Any] = json.loads(capsys.readouterr().out)
@@ -112,18 +110,20 @@ def test_main_check_mode_without_diff(monkeypatch: pytest.MonkeyPatch, capsys: p
         ({"nodes": [{"node_id": "m1", "name": "lab1", "role": "worker"}], "docker_host": "tcp://m1:2375"},
          FakeSwarm(cluster()), "refusing to demote lab1"),
         ({"nodes": [{"node_id": "m1", "name": "lab1", "role": "manager"}], "timeout": 5},
-         None, "cannot talk to the Docker daemon at unix:///var/run/docker.sock"),
+         DockerException("refused"), "cannot talk to the Docker daemon at unix:///var/run/docker.sock: refused"),
+        ({"nodes": [{"node_id": "m1", "name": "lab1", "role": "manager"}], "docker_host": "tcp://m1:2375"},
+         FailingSwarm(cluster()), "Docker API call failed (list nodes) at tcp://m1:2375: 503 Server Error"),
         ({"nodes": [{"node_id": "m1", "name": "lab1", "role": "boss"}]}, FakeSwarm(cluster()), "value of role must be one of"),
         ({"nodes": [{"node_id": "m1", "role": "manager"}]}, FakeSwarm(cluster()), "missing required arguments: name"),
     ],
 )
 def test_main_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: dict[str, Any],
-                    fake: FakeSwarm | None, match: str) -> None:
+                    fake: FakeSwarm | DockerException, match: str) -> None:
     out = run_main(monkeypatch, capsys, args, fake)
     assert out["failed"] is True
     assert match in out["msg"]
     assert out.get("changed", False) is False
-    if fake is not None:
+    if isinstance(fake, FakeSwarm):
         assert fake.updates == []
 
 
