@@ -78,8 +78,16 @@ def images_archive_name(name: str, image_id: str) -> str:
     return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest[:12]}.tar"
 
 
+def images_ids(images: Any) -> dict[str, str]:
+    """``{name: image ID}`` for every tag of ``images`` (docker_image_info's ``images``: ``Id``, ``RepoTags``)."""
+    if not _seq(images):
+        raise AnsibleFilterError("images_ids: give docker_image_info's images (a list)")
+    return {tag: str(image.get("Id", "")) for image in images for tag in image.get("RepoTags") or []}
+
+
 class FilterModule:
     """Image delivery filters."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"images_needed": images_needed, "images_missing": images_missing, "images_archive_name": images_archive_name}
+        return {"images_needed": images_needed, "images_missing": images_missing, "images_archive_name": images_archive_name,
+                "images_ids": images_ids}

@@ -11,17 +11,21 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 
-def dpkg_missing(wanted: list[str], dpkg_output: str) -> list[str]:
-    """Return the apt specs of ``wanted`` that ``dpkg-query`` output does not satisfy.
+def dpkg_missing(wanted: list[str], installed: str | Mapping[str, str]) -> list[str]:
+    """Return the apt specs of ``wanted`` that the installed packages do not satisfy.
 
-    ``wanted`` holds ``name`` or ``name=version`` specs; ``dpkg_output`` is
+    ``wanted`` holds ``name`` or ``name=version`` specs; ``installed`` is either
+    ``{package: version}`` (as campus.swarm.node_info reads it) or the output of
     ``dpkg-query -W -f='${Package}\\t${db:Status-Status}\\t${Version}\\n'``.
     """
     if not isinstance(wanted, list) or not all(isinstance(w, str) and w for w in wanted):
         raise AnsibleFilterError(f"dpkg_missing: wanted must be a list of package specs, got {wanted!r}")
-    if not isinstance(dpkg_output, str):
-        raise AnsibleFilterError(f"dpkg_missing: dpkg_output must be a string, got {type(dpkg_output).__name__}")
-    installed = dpkg_versions(dpkg_output)
+    if isinstance(installed, Mapping):
+        installed = {str(k): str(v) for k, v in installed.items()}
+    elif isinstance(installed, str):
+        installed = dpkg_versions(installed)
+    else:
+        raise AnsibleFilterError(f"dpkg_missing: installed must be a dict of versions or dpkg-query output, got {type(installed).__name__}")
     missing = []
     for spec in wanted:
         name, sep, version = spec.partition("=")

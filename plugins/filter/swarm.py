@@ -9,6 +9,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksError, network_diff
 from ansible_collections.campus.swarm.plugins.plugin_utils import _swarm_math as sm
 from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
@@ -54,10 +55,10 @@ def swarm_unknown_vars(names: list[str], known: list[str], prefixes: list[str]) 
     return sm.unknown_vars(names, known, prefixes)
 
 
-@_filter("swarm_network_diff")
+@reports("swarm_network_diff", NetworksError)
 def swarm_network_diff(existing: dict[str, Any], desired: dict[str, Any]) -> list[str]:
     """Immutable differences between an existing network and its declaration."""
-    return sm.network_diff(existing, desired)
+    return network_diff(existing, desired)
 
 
 def _advertise_addr(host: str, hv: Any, filter_name: str) -> str:

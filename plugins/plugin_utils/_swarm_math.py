@@ -19,7 +19,6 @@ from typing import Any
 MAX_USEFUL_MANAGERS = 7
 MAX_SWARM_SUBNET_SIZE = 29
 DEFAULT_SWARM_PORT = 2377
-MTU_OPTION = "com.docker.network.driver.mtu"
 # What an overlay without that option is planned for: Docker's default underlay MTU.
 DEFAULT_UNDERLAY_MTU = 1500
 
@@ -216,98 +215,3 @@ def unknown_vars(names: Any, known: Any, prefixes: Any) -> list[dict[str, str]]:
         close = difflib.get_close_matches(name, known_names, n=1)
         found.append({"name": name, "suggestion": close[0] if close else ""})
     return found
-
-
-def _flag(desired: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = desired.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise SwarmInputError(f"network {desired.get('name')!r}: {key} must be a boolean, got {value!r}")
-    return value
-
-
-def _word(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _normal_net(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value.strip(), strict=False))
-    except ValueError:
-        return value.strip()
-
-
-def _normal_ip(value: str) -> str:
-    try:
-        return str(ipaddress.ip_address(value.strip().split("/")[0]))
-    except ValueError:
-        return value.strip()
-
-
-def _label_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _labels_text(labels: Mapping[str, str]) -> str:
-    return ", ".join(f"{key}={labels[key]}" for key in sorted(labels)) or "none"
-
-
-def network_diff(existing: Any, desired: Any) -> list[str]:
-    """Differences in immutable properties between a Docker network and its declaration.
-
-    ``existing`` is a network inspect dict (``Name``, ``Driver``, ``Attachable``,
-    ``Internal``, ``Labels``, ``Options``, ``IPAM.Config``); ``desired`` is the
-    role's declaration. Returns one sentence per difference.
-    """
-    if not isinstance(existing, Mapping):
-        raise SwarmInputError(f"existing must be a Docker network inspect dict, got {existing!r}")
-    if not isinstance(desired, Mapping) or not desired.get("name"):
-        raise SwarmInputError(f"desired must be a network declaration with a name, got {desired!r}")
-    options = existing.get("Options") or {}
-    ipam_config = (existing.get("IPAM") or {}).get("Config") or []
-    diffs: list[str] = []
-
-    have_driver = str(existing.get("Driver") or "")
-    want_driver = str(desired.get("driver") or "overlay")
-    if have_driver != want_driver:
-        diffs.append(f"driver is {have_driver or 'unset'}, wanted {want_driver}")
-
-    subnet = desired.get("subnet")
-    if subnet:
-        have = [_normal_net(str(c["Subnet"])) for c in ipam_config if c.get("Subnet")]
-        if have != [_normal_net(str(subnet))]:
-            diffs.append(f"subnet is {', '.join(have) or 'unset'}, wanted {_normal_net(str(subnet))}")
-    gateway = desired.get("gateway")
-    if gateway:
-        have = [_normal_ip(str(c["Gateway"])) for c in ipam_config if c.get("Gateway")]
-        if have != [_normal_ip(str(gateway))]:
-            diffs.append(f"gateway is {', '.join(have) or 'unset'}, wanted {_normal_ip(str(gateway))}")
-
-    for key, have_flag, default in (
-        ("attachable", bool(existing.get("Attachable")), True),
-        ("encrypted", "encrypted" in options, False),
-        ("internal", bool(existing.get("Internal")), False),
-    ):
-        want_flag = _flag(desired, key, default)
-        if have_flag != want_flag:
-            diffs.append(f"{key} is {_word(have_flag)}, wanted {_word(want_flag)}")
-
-    mtu = desired.get("mtu")
-    if mtu is not None:
-        if isinstance(mtu, bool) or not str(mtu).strip().isdigit():
-            raise SwarmInputError(f"network {desired['name']!r}: mtu must be an integer, got {mtu!r}")
-        have_mtu = str(options.get(MTU_OPTION, DEFAULT_UNDERLAY_MTU)).strip()
-        if have_mtu != str(int(str(mtu).strip())):
-            diffs.append(f"mtu is {have_mtu}, wanted {int(str(mtu).strip())}")
-
-    want_labels = desired.get("labels") or {}
-    if not isinstance(want_labels, Mapping):
-        raise SwarmInputError(f"network {desired['name']!r}: labels must be a dict, got {want_labels!r}")
-    have_labels = {str(k): _label_value(v) for k, v in (existing.get("Labels") or {}).items()}
-    want_str = {str(k): _label_value(v) for k, v in want_labels.items()}
-    if have_labels != want_str:
-        diffs.append(f"labels are {_labels_text(have_labels)}, wanted {_labels_text(want_str)}")
-    return diffs

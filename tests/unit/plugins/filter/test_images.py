@@ -18,7 +18,7 @@ ID_B = "sha256:" + "b" * 64
 
 
 def test_exports() -> None:
-    assert sorted(FilterModule().filters()) == ["images_archive_name", "images_missing", "images_needed"]
+    assert sorted(FilterModule().filters()) == ["images_archive_name", "images_ids", "images_missing", "images_needed"]
 
 
 @pytest.mark.parametrize(

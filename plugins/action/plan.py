@@ -1,0 +1,121 @@
+# Copyright: campus.swarm developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Action plugin campus.swarm.plan: the run's plan, on the controller, once (documentation: plugins/modules/plan.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleError
+from ansible.plugins.action import ActionBase
+from ansible.template import trust_as_template
+from ansible.utils.display import Display
+
+from ansible_collections.campus.swarm.plugins.plugin_utils._plan import Controller, HostInput, make_plan
+from ansible_collections.campus.swarm.plugins.plugin_utils._plan_problems import Problems, check_arguments
+from ansible_collections.campus.swarm.plugins.plugin_utils._role_vars import HostView, RoleData, RoleVarError, host_variables
+
+display = Display()
+
+
+def _file_problem(path: str) -> str:
+    if not os.path.isfile(path):
+        return f"{path} is not a file on the controller"
+    if not os.access(path, os.R_OK):
+        return f"{path} on the controller cannot be read"
+    return ""
+
+
+class ActionModule(ActionBase):
+    """Check every role's variables for every host against the nodes, and publish the plan."""
+
+    _requires_connection = False
+    TRANSFERS_FILES = False
+
+    def _host_input(self, data: RoleData, task_vars: Mapping[str, Any], host: str, node: Any, in_run: bool,
+                    problems: Problems) -> tuple[HostInput, HostView]:
+        variables = host_variables(self._task, task_vars, host)
+        view = HostView(self._templar, data, variables, task_vars.get("hostvars"), host)
+        typed: dict[str, Any] = {}
+        for role in data.roles:
+            options = data.options[role]
+            given: dict[str, Any] = {}
+            for name in options:
+                if name not in view:
+                    continue
+                try:
+                    given[name] = view.get(name)
+                except RoleVarError as exc:
+                    problems.add(name, host, str(exc).split(": ", 1)[-1], "fix its value in the inventory")
+            # A host outside the run is not changed: only its address is used, its variables are not checked.
+            typed.update(check_arguments(role, options, given, host, problems) if in_run else given)
+        return HostInput(values=typed, node=node, in_run=in_run, names=list(variables)), view
+
+    def _composes(self, view: HostView, values: Mapping[str, Any], playbook_dir: str) -> dict[str, Any]:
+        """Each stack's compose file, rendered as the stacks role renders it, or why it could not be."""
+        composes: dict[str, Any] = {}
+        for stack in values.get("stacks_deploy") or []:
+            if not isinstance(stack, Mapping) or not isinstance(stack.get("name"), str):
+                continue
+            compose = stack.get("compose")
+            if isinstance(compose, Mapping):
+                composes[stack["name"]] = compose
+                continue
+            if not isinstance(compose, str):
+                continue
+            candidates = [compose] if os.path.isabs(compose) else [os.path.join(playbook_dir, "templates", compose),
+                                                                   os.path.join(playbook_dir, compose)]
+            path = next((c for c in candidates if os.path.isfile(c)), "")
+            if not path:
+                composes[stack["name"]] = (
+                    f"compose file {compose} not found on the controller (an absolute path is taken as it is, a relative one is "
+                    f"looked for in {playbook_dir}/templates and {playbook_dir}; give an absolute path, for example "
+                    "\"{{ inventory_dir }}/stacks/compose.yml\")")
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                if stack.get("template", True):
+                    text = view.template_with(trust_as_template(text), dict(stack.get("vars") or {}))
+                composes[stack["name"]] = self._loader.load(text, file_name=path)
+            except (OSError, RoleVarError, AnsibleError) as exc:
+                composes[stack["name"]] = f"compose file {path} does not render: {str(exc).splitlines()[0]}"
+        return composes
+
+    def run(self, tmp: Any = None, task_vars: Any = None) -> dict[str, Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        nodes = self._task.args.get("nodes") or {}
+        if not isinstance(nodes, Mapping):
+            result.update(failed=True, msg="campus.swarm.plan: nodes must map each host to the node of its campus.swarm.node_info result")
+            return result
+        groups = {name: list(members) for name, members in (task_vars.get("groups") or {}).items()}
+        swarm = groups.get("swarm") or []
+        run = [h for h in task_vars.get("ansible_play_hosts") or [] if h in swarm]
+        data = RoleData(self._loader)
+        problems = Problems()
+        hosts: dict[str, HostInput] = {}
+        first_view: HostView | None = None
+        for host in swarm:
+            node = nodes.get(host)
+            hosts[host], view = self._host_input(data, task_vars, host, node if isinstance(node, Mapping) else None,
+                                                 host in run, problems)
+            if first_view is None and host in run:
+                first_view = view
+        composes = self._composes(first_view, hosts[run[0]].values, str(task_vars.get("playbook_dir", ""))) if first_view and run else {}
+        plan, found = make_plan(hosts, groups, run, Controller(file_problem=_file_problem, composes=composes, known_names=data.known_names))
+        problems.extend(found.items)
+        for warning in plan.get("warnings") or []:
+            display.warning(f"campus.swarm.plan: {warning}")
+        if problems:
+            lines = problems.render(run)
+            result.update(failed=True, problems=lines,
+                          msg=f"The plan found {len(lines)} problem{'s' if len(lines) != 1 else ''}; no host was changed:\n- " + "\n- ".join(lines))
+            return result
+        result.update(changed=False, ansible_facts={"campus_swarm_plan": plan}, _ansible_facts_cacheable=False)
+        return result
+
