@@ -31,7 +31,7 @@ def file_changes(wanted: Any, have: Any) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping) or not isinstance(item.get("path"), str) or not isinstance(item.get("content"), str):
             raise AnsibleFilterError("file_changes: each wanted file needs a path and a content string")
         now = have.get(item["path"]) or {}
-        digest = hashlib.sha1(item["content"].encode("utf-8")).hexdigest()  # noqa: S324 - copy's checksum, not a secret
+        digest = hashlib.sha1(item["content"].encode("utf-8")).hexdigest()
         mode = str(item.get("mode", "0644")).zfill(4)
         if (now.get("type") != "file" or now.get("checksum") != digest or now.get("mode") != mode
                 or now.get("owner") != item.get("owner", "root") or now.get("group") != item.get("group", "root")):
@@ -57,7 +57,7 @@ def file_items(paths: Any, contents: Any, mode: str = "0644", **extra: Any) -> l
     """``{path, content, mode, ...extra}`` for each path and its content (e.g. files read on the controller)."""
     if not _seq(paths) or not _seq(contents) or len(paths) != len(contents):
         raise AnsibleFilterError("file_items: give as many contents as paths")
-    return [{"path": str(p), "content": str(c), "mode": mode, **extra} for p, c in zip(paths, contents)]
+    return [{"path": str(p), "content": str(c), "mode": mode, **extra} for p, c in zip(paths, contents, strict=True)]
 
 
 class FilterModule:

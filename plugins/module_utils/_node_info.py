@@ -168,7 +168,7 @@ def read_packages(run: Runner, names: List[str]) -> Tuple[Dict[str, str], List[s
     if not names:
         return {}, []
     # rc 1 only says that some package is unknown to dpkg: the others are listed.
-    _rc, out, _err = run(["dpkg-query", "-W", f"-f={DPKG_FORMAT}"] + sorted(set(names)))
+    _rc, out, _err = run(["dpkg-query", "-W", f"-f={DPKG_FORMAT}", *sorted(set(names))])
     return parse_dpkg(out)
 
 
@@ -192,8 +192,8 @@ def parse_units(output: str) -> Dict[str, Obj]:
 def read_units(run: Runner, names: List[str]) -> Dict[str, Obj]:
     if not names:
         return {}
-    rc, out, err = run(["systemctl", "show", "-p", "Id,LoadState,ActiveState,UnitFileState,ActiveEnterTimestamp",
-                        "--timestamp=unix"] + list(names))
+    rc, out, _err = run(["systemctl", "show", "-p", "Id,LoadState,ActiveState,UnitFileState,ActiveEnterTimestamp",
+                         "--timestamp=unix", *names])
     if rc != 0 and not out:
         # No systemd (a container without it): every unit is absent.
         return {name: {"exists": False, "active": "", "enabled": "", "since": 0} for name in names}
@@ -232,7 +232,7 @@ def file_state(path: str, with_content: bool = False) -> Optional[Obj]:
     elif stat.S_ISREG(st.st_mode):
         state["type"] = "file"
         if st.st_size <= MAX_HASHED_BYTES:
-            digest = hashlib.sha1()  # noqa: S324 - what Ansible's copy compares (checksum), not a secret
+            digest = hashlib.sha1()
             try:
                 with open(path, "rb") as f:
                     data = f.read()

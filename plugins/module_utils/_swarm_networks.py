@@ -216,10 +216,7 @@ def make_plan(existing: List[Obj], networks: List[Mapping[str, Any]], ingress: O
         current = next((n for n in existing if n.get("Ingress")), None)
         wanted = {"name": "ingress", "attachable": False, "internal": False, "encrypted": bool(ingress.get("encrypted")),
                   "mtu": ingress.get("mtu"), "subnet": ingress.get("subnet") or None}
-        if current is None:
-            recreate_ingress = ["missing"]
-        else:
-            recreate_ingress = [d for d in network_diff(current, wanted) if not d.startswith("labels")]
+        recreate_ingress = ["missing"] if current is None else [d for d in network_diff(current, wanted) if not d.startswith("labels")]
     return {"create": create, "remove": remove, "refused": refused, "ingress": recreate_ingress}
 
 

@@ -181,7 +181,8 @@ def _node_problems(host: str, h: HostInput, p: Problems) -> None:
     iface = _interface_of(node, advertise) if advertise else None
     link_mtu = iface.get("mtu") if iface else None
     if v.get("docker_mtu") and isinstance(link_mtu, int) and v["docker_mtu"] > link_mtu:
-        p.add("docker_mtu", host, f"{v['docker_mtu']} is larger than the MTU {link_mtu} of {iface['name'] if iface else ''}, the host's link to the other nodes",
+        p.add("docker_mtu", host,
+              f"{v['docker_mtu']} is larger than the MTU {link_mtu} of {iface['name'] if iface else ''}, the host's link to the other nodes",
               f"set docker_mtu to {link_mtu} or less (or 0)")
     try:
         lockout = fw.ssh_lockout(node.get("ssh_connection") or "", v.get("firewall_ssh_port"), v.get("firewall_ssh_sources") or [])
@@ -336,7 +337,7 @@ def _overlay_problems(decls: list[dict[str, Any]], mtu: int, p: Problems) -> lis
     for decl in decls:
         name = str(decl.get("name", ""))
         owner = decl.get("owner", "networks_overlays")
-        variable = "networks_overlays" if owner == "networks_overlays" else {"proxy": "proxy_network", "portainer": "portainer_agent_network"}.get(owner, "stacks_deploy")
+        variable = {"proxy": "proxy_network", "portainer": "portainer_agent_network", "stacks": "stacks_deploy"}.get(owner, "networks_overlays")
         if name in checks.RESERVED_NETWORKS:
             p.add(variable, INVENTORY, f"network {name} is one Docker keeps for itself", "choose another name")
         if isinstance(decl.get("mtu"), int):
@@ -386,8 +387,8 @@ def gwbridge_plan(v: Mapping[str, Any], node: Mapping[str, Any] | None, mtu: int
 
 def _sites(v: Mapping[str, Any], p: Problems) -> list[dict[str, Any]]:
     try:
-        return proxy_sites(v.get("proxy_sites") or [], v.get("proxy_certificate_mode"), v.get("proxy_certificate_name"),
-                           v.get("proxy_max_body_size"))
+        return proxy_sites(v.get("proxy_sites") or [], str(v.get("proxy_certificate_mode")), str(v.get("proxy_certificate_name")),
+                           str(v.get("proxy_max_body_size")))
     except AnsibleFilterError as exc:
         p.add("proxy_sites", INVENTORY, str(exc).removeprefix("proxy_sites: "))
         return []
@@ -396,7 +397,7 @@ def _sites(v: Mapping[str, Any], p: Problems) -> list[dict[str, Any]]:
 def _certificates(v: Mapping[str, Any], sites: list[dict[str, Any]], p: Problems) -> list[dict[str, Any]]:
     try:
         wanted = v.get("certbot_certificates") or proxy_certificates(sites)
-        return certbot_certificates(wanted, v.get("certbot_challenge"))
+        return certbot_certificates(wanted, str(v.get("certbot_challenge")))
     except AnsibleFilterError as exc:
         p.add("certbot_certificates", INVENTORY, str(exc).split(": ", 1)[-1])
         return []
@@ -409,11 +410,13 @@ def _edge_checks(v: Mapping[str, Any], sites: list[dict[str, Any]], certs: list[
     if not certs:
         return
     if v.get("certbot_host") not in edge:
-        p.add("certbot_host", INVENTORY, f"{v.get('certbot_host')!r} is not in group swarm_edge", "certbot runs where nginx serves its webroot: choose an edge host")
+        p.add("certbot_host", INVENTORY, f"{v.get('certbot_host')!r} is not in group swarm_edge",
+              "certbot runs where nginx serves its webroot: choose an edge host")
     if v.get("proxy_acme_host") != v.get("certbot_host"):
         p.add("proxy_acme_host", INVENTORY, f"is {v.get('proxy_acme_host')} but certbot_host is {v.get('certbot_host')}: nginx on the other "
               "edge hosts fetches HTTP-01 challenges from the host certbot writes them on", "set certbot_host only (proxy_acme_host follows it)")
-    if any(c["challenge"] == "dns-01" for c in certs) and not all(v.get(k) for k in ("certbot_rfc2136_server", "certbot_rfc2136_key_name", "certbot_rfc2136_key_secret")):
+    rfc2136 = ("certbot_rfc2136_server", "certbot_rfc2136_key_name", "certbot_rfc2136_key_secret")
+    if any(c["challenge"] == "dns-01" for c in certs) and not all(v.get(k) for k in rfc2136):
         p.add("certbot_rfc2136_server", INVENTORY, "the dns-01 challenge needs certbot_rfc2136_server, certbot_rfc2136_key_name and certbot_rfc2136_key_secret",
               "set all three (the secret in a vault)")
 

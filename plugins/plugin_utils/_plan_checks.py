@@ -159,7 +159,8 @@ def check_docker(v: Values, host: str, p: Problems) -> None:
             p.add(name, host, "is not a proxy URL (value not shown: it may hold a password)", "give a URL such as http://proxy.campus.example:3128")
     for entry in v.get("docker_proxy_no_proxy") or []:
         if not isinstance(entry, str) or not _NO_PROXY_ENTRY.fullmatch(entry):
-            p.add("docker_proxy_no_proxy", host, f"{entry!r} is not a NO_PROXY entry", "give one name, .domain, address or CIDR range per item, without spaces or commas")
+            p.add("docker_proxy_no_proxy", host, f"{entry!r} is not a NO_PROXY entry",
+                  "give one name, .domain, address or CIDR range per item, without spaces or commas")
 
 
 def check_firewall(v: Values, host: str, p: Problems) -> None:
@@ -218,14 +219,16 @@ def check_images(v: Values, host: str, p: Problems, inventory_names: set[str]) -
     for index, item in enumerate(v.get("images_list") or []):
         name = item.get("name") or ""
         if not _IMAGE.fullmatch(name):
-            p.add(f"images_list[{index}].name", host, f"{name!r} is not an image reference", "give it as services name it, such as registry.campus.example/team/app:1.4")
+            p.add(f"images_list[{index}].name", host, f"{name!r} is not an image reference",
+                  "give it as services name it, such as registry.campus.example/team/app:1.4")
         for target in item.get("hosts") or []:
             if target not in inventory_names:
                 p.add(f"images_list[{index}].hosts", host, f"{target!r} ({name}) is neither a group nor a host of the inventory",
                       "name groups or hosts of the inventory (default [swarm])")
     build = v.get("images_build_host")
     if build not in ("localhost", "127.0.0.1") and build not in inventory_names:
-        p.add("images_build_host", host, f"{build!r} is neither localhost nor a host of the inventory", "give localhost (the controller) or the build node's inventory name")
+        p.add("images_build_host", host, f"{build!r} is neither localhost nor a host of the inventory",
+              "give localhost (the controller) or the build node's inventory name")
     _absolute(v, "images_remote_dir", host, p)
 
 
@@ -238,7 +241,8 @@ def check_proxy(v: Values, host: str, p: Problems) -> None:
     for name in ("proxy_config_dir", "proxy_acme_webroot"):
         _absolute(v, name, host, p)
     if not (isinstance(v.get("proxy_worker_gid"), int) and 0 <= v["proxy_worker_gid"] <= 65535):
-        p.add("proxy_worker_gid", host, f"{v.get('proxy_worker_gid')!r} is not a group ID", "give the group ID of proxy_worker_user in the image (official image 101, Debian 33)")
+        p.add("proxy_worker_gid", host, f"{v.get('proxy_worker_gid')!r} is not a group ID",
+              "give the group ID of proxy_worker_user in the image (official image 101, Debian 33)")
     if not _USER.fullmatch(str(v.get("proxy_worker_user") or "")):
         p.add("proxy_worker_user", host, f"{v.get('proxy_worker_user')!r} is not a user name", "give the user nginx's workers run as in the image")
     _at_least(v, "proxy_generations_kept", 1, host, p, "the current generation is kept")
@@ -277,21 +281,22 @@ def check_certbot(v: Values, host: str, p: Problems, controller_file: Callable[[
         p.add("certbot_staging", host, "only applies to Let's Encrypt's default server, and certbot_acme_server is another",
               "set certbot_staging: false, or give the staging directory as certbot_acme_server")
     _match(v, "certbot_email", _EMAIL, host, p, "an e-mail address", "give an address such as admin@campus.example, or '' for none", empty_ok=True)
-    if (v.get("certbot_eab_kid") or "") and not (v.get("certbot_eab_hmac_key") or "") or \
-            (v.get("certbot_eab_hmac_key") or "") and not (v.get("certbot_eab_kid") or ""):
+    if bool(v.get("certbot_eab_kid")) != bool(v.get("certbot_eab_hmac_key")):
         p.add("certbot_eab_kid", host, "certbot_eab_kid and certbot_eab_hmac_key go together", "set both or neither")
     if v.get("certbot_eab_hmac_key") and not _BASE64.fullmatch(v["certbot_eab_hmac_key"]):
         p.add("certbot_eab_hmac_key", host, "is not base64url (value not shown)", "give the HMAC key as the ACME server issued it")
     _port(v, "certbot_rfc2136_port", host, p)
     if v.get("certbot_rfc2136_key_algorithm") not in TSIG_ALGORITHMS:
-        p.add("certbot_rfc2136_key_algorithm", host, f"{v.get('certbot_rfc2136_key_algorithm')!r} is not a TSIG algorithm", f"use one of {', '.join(TSIG_ALGORITHMS)}")
+        p.add("certbot_rfc2136_key_algorithm", host, f"{v.get('certbot_rfc2136_key_algorithm')!r} is not a TSIG algorithm",
+              f"use one of {', '.join(TSIG_ALGORITHMS)}")
     if v.get("certbot_rfc2136_server") and not _address_or_name(v["certbot_rfc2136_server"]):
         p.add("certbot_rfc2136_server", host, f"{v['certbot_rfc2136_server']!r} is neither an address nor a host name", "give the DNS server's address")
     if v.get("certbot_rfc2136_key_secret") and not _BASE64.fullmatch(v["certbot_rfc2136_key_secret"]):
         p.add("certbot_rfc2136_key_secret", host, "is not base64 (value not shown)", "give the TSIG secret as the DNS server has it")
     _at_least(v, "certbot_dns_propagation_seconds", 0, host, p)
     if not _USER.fullmatch(str(v.get("certbot_receiver_user") or "")):
-        p.add("certbot_receiver_user", host, f"{v.get('certbot_receiver_user')!r} is not a user name", "use lower-case letters, digits, '_' and '-', at most 32")
+        p.add("certbot_receiver_user", host, f"{v.get('certbot_receiver_user')!r} is not a user name",
+              "use lower-case letters, digits, '_' and '-', at most 32")
     if v.get("certbot_proxy") and not _PROXY_URL.fullmatch(v["certbot_proxy"]):
         p.add("certbot_proxy", host, "is not a proxy URL (value not shown)", "give a URL such as http://proxy.campus.example:3128")
     ca_file = v.get("certbot_acme_ca_file") or ""

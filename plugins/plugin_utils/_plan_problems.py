@@ -38,7 +38,11 @@ class Problems:
         return bool(self.items)
 
     def add(self, variable: str, host: str, message: str, fix: str = "") -> None:
-        self.items.append(Problem(variable, host, message.rstrip(". "), fix.rstrip(". ")))
+        message = message.rstrip(". ")
+        # "swarm_port: swarm_port 7946 is ..." says the name twice.
+        if message.startswith(variable + " "):
+            message = message[len(variable) + 1:]
+        self.items.append(Problem(variable, host, message, fix.rstrip(". ")))
 
     def extend(self, problems: Iterable[Problem]) -> None:
         self.items.extend(problems)
@@ -98,7 +102,7 @@ def _unfilled(given: Any, validated: Any, spec: Mapping[str, Any]) -> Any:
     if not sub:
         return validated
     if isinstance(validated, list) and isinstance(given, list) and len(given) == len(validated):
-        return [_unfilled(g, val, {"options": sub}) for g, val in zip(given, validated)]
+        return [_unfilled(g, val, {"options": sub}) for g, val in zip(given, validated, strict=True)]
     if isinstance(validated, dict) and isinstance(given, Mapping):
         return {k: _unfilled(given.get(k), val, sub.get(k) or {}) for k, val in validated.items()
                 if k in given or val is not None}

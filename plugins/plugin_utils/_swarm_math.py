@@ -162,7 +162,7 @@ def ipv4_network(label: str, value: Any, example: str, errors: list[str], ipv6_r
 
 
 def _pool(pool: Any, errors: list[str]) -> ipaddress.IPv4Network | None:
-    return ipv4_network("default_addr_pool", pool, "10.0.0.0/8", errors, "swarm address pools must be IPv4")
+    return ipv4_network("swarm_default_addr_pool", pool, "10.0.0.0/8", errors, "swarm address pools must be IPv4")
 
 
 def address_pool_errors(pools: Any, subnet_size: Any, reserved: Any = None) -> list[str]:
@@ -180,21 +180,21 @@ def address_pool_errors(pools: Any, subnet_size: Any, reserved: Any = None) -> l
             networks.append(network)
     size_ok = _is_int(subnet_size)
     if not size_ok:
-        errors.append(f"subnet_size must be an integer prefix length such as 24, got {subnet_size!r}")
+        errors.append(f"swarm_subnet_size must be an integer prefix length such as 24, got {subnet_size!r}")
     for network in networks:
         if size_ok and not network.prefixlen <= subnet_size <= MAX_SWARM_SUBNET_SIZE:
             errors.append(
-                f"subnet_size {subnet_size} must be between default_addr_pool {network}'s prefix length "
+                f"swarm_subnet_size {subnet_size} must be between swarm_default_addr_pool {network}'s prefix length "
                 f"{network.prefixlen} and {MAX_SWARM_SUBNET_SIZE}"
             )
     for index, network in enumerate(networks):
         for other in networks[index + 1:]:
             if network.overlaps(other):
-                errors.append(f"default_addr_pool {network} overlaps default_addr_pool {other}")
+                errors.append(f"swarm_default_addr_pool {network} overlaps swarm_default_addr_pool {other}")
     for cidr, name in _reserved_ranges(reserved, errors):
         for network in networks:
             if cidr.version == network.version and network.overlaps(cidr):
-                errors.append(f"default_addr_pool {network} overlaps campus range {cidr}" + (f" ({name})" if name else ""))
+                errors.append(f"swarm_default_addr_pool {network} overlaps campus range {cidr}" + (f" ({name})" if name else ""))
     return errors
 
 
