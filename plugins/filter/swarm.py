@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksError, network_diff
 from ansible_collections.campus.swarm.plugins.plugin_utils import _swarm_math as sm
 from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
@@ -61,48 +59,6 @@ def swarm_network_diff(existing: dict[str, Any], desired: dict[str, Any]) -> lis
     return network_diff(existing, desired)
 
 
-def _advertise_addr(host: str, hv: Any, filter_name: str) -> str:
-    addr = hv.get("swarm_advertise_addr") or (hv.get("ansible_facts") or {}).get("default_ipv4", {}).get("address", "")
-    if not addr:
-        raise AnsibleFilterError(
-            f"{filter_name}: host {host} has no swarm_advertise_addr and no default IPv4 route in its facts: "
-            "set swarm_advertise_addr for it (or gather its network facts first)"
-        )
-    return str(addr)
-
-
-def swarm_advertise_addrs(hosts: list[str], hostvars: Any) -> list[str]:
-    """The address each host is reached on: ``swarm_advertise_addr`` if set, else its default IPv4 route's address."""
-    return [_advertise_addr(host, hostvars[host], "swarm_advertise_addrs") for host in hosts]
-
-
-def _interface_addresses(iface: Any) -> set[str]:
-    addrs = {str(iface.get("ipv4", {}).get("address", ""))}
-    addrs |= {str(a.get("address", "")) for a in iface.get("ipv4_secondaries", []) or []}
-    addrs |= {str(a.get("address", "")) for a in iface.get("ipv6", []) or []}
-    return addrs - {""}
-
-
-def swarm_underlay_mtu(hosts: list[str], hostvars: Any) -> int:
-    """The smallest MTU of the interfaces the hosts' advertise addresses sit on: what overlay traffic crosses."""
-    mtus = []
-    for host in hosts:
-        hv = hostvars[host]
-        addr = _advertise_addr(host, hv, "swarm_underlay_mtu").strip("[]")
-        facts = hv.get("ansible_facts") or {}
-        names = [str(name).replace("-", "_").replace(".", "_") for name in facts.get("interfaces", [])]
-        found = [facts[name] for name in names if isinstance(facts.get(name), dict) and addr in _interface_addresses(facts[name])]
-        if not found or not isinstance(found[0].get("mtu"), int):
-            raise AnsibleFilterError(
-                f"swarm_underlay_mtu: no interface of host {host} in its facts holds its address {addr}: "
-                "gather its network facts first, or set the MTU explicitly"
-            )
-        mtus.append(found[0]["mtu"])
-    if not mtus:
-        raise AnsibleFilterError("swarm_underlay_mtu: no hosts given")
-    return min(mtus)
-
-
 class FilterModule:
     """Swarm filters."""
 
@@ -115,6 +71,4 @@ class FilterModule:
             "swarm_address_pool_errors": swarm_address_pool_errors,
             "swarm_unknown_vars": swarm_unknown_vars,
             "swarm_network_diff": swarm_network_diff,
-            "swarm_advertise_addrs": swarm_advertise_addrs,
-            "swarm_underlay_mtu": swarm_underlay_mtu,
         }

@@ -9,13 +9,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.campus.swarm.plugins.filter.swarm import (
     FilterModule,
     swarm_address_pool_errors,
-    swarm_advertise_addrs,
     swarm_fault_tolerance,
     swarm_join_addr,
     swarm_manager_count_problem,
     swarm_network_diff,
     swarm_quorum,
-    swarm_underlay_mtu,
     swarm_unknown_vars,
 )
 
@@ -23,13 +21,11 @@ from ansible_collections.campus.swarm.plugins.filter.swarm import (
 def test_filter_module_exports_every_filter() -> None:
     assert sorted(FilterModule().filters()) == [
         "swarm_address_pool_errors",
-        "swarm_advertise_addrs",
         "swarm_fault_tolerance",
         "swarm_join_addr",
         "swarm_manager_count_problem",
         "swarm_network_diff",
         "swarm_quorum",
-        "swarm_underlay_mtu",
         "swarm_unknown_vars",
     ]
 
@@ -280,69 +276,3 @@ def test_network_diff(existing: dict[str, Any], desired: dict[str, Any], expecte
 def test_network_diff_bad_input(existing: Any, desired: Any) -> None:
     with pytest.raises(AnsibleFilterError, match=r"^swarm_network_diff: "):
         swarm_network_diff(existing, desired)
-
-
-HOSTVARS: dict[str, Any] = {
-    "m1": {"swarm_advertise_addr": "192.0.2.11", "ansible_facts": {"default_ipv4": {"address": "198.51.100.11"}}},
-    "w1": {"swarm_advertise_addr": "", "ansible_facts": {"default_ipv4": {"address": "198.51.100.21"}}},
-    "w2": {"ansible_facts": {"default_ipv4": {"address": "198.51.100.22"}}},
-    "bare": {"ansible_facts": {}},
-}
-
-
-def test_advertise_addrs() -> None:
-    assert swarm_advertise_addrs(["m1", "w1", "w2"], HOSTVARS) == ["192.0.2.11", "198.51.100.21", "198.51.100.22"]
-
-
-def test_advertise_addrs_without_facts() -> None:
-    with pytest.raises(AnsibleFilterError, match=r"^swarm_advertise_addrs: host bare has no swarm_advertise_addr"):
-        swarm_advertise_addrs(["m1", "bare"], HOSTVARS)
-
-
-MTU_HOSTVARS: dict[str, Any] = {
-    "m1": {
-        "ansible_facts": {
-            "default_ipv4": {"address": "172.28.20.11"},
-            "interfaces": ["lo", "eth0", "docker_gwbridge"],
-            "lo": {"mtu": 65536, "ipv4": {"address": "127.0.0.1"}},
-            "eth0": {"mtu": 1450, "ipv4": {"address": "172.28.20.11"}},
-            "docker_gwbridge": {"mtu": 1500, "ipv4": {"address": "172.81.0.1"}},
-        }
-    },
-    "w1": {
-        "swarm_advertise_addr": "10.9.0.21",
-        "ansible_facts": {
-            "default_ipv4": {"address": "172.28.20.21"},
-            "interfaces": ["eth0", "ens-4"],
-            "eth0": {"mtu": 1500, "ipv4": {"address": "172.28.20.21"}},
-            "ens_4": {"mtu": 1400, "ipv4": {"address": "10.9.1.21"}, "ipv4_secondaries": [{"address": "10.9.0.21"}]},
-        },
-    },
-    "v6": {
-        "swarm_advertise_addr": "2001:db8::5",
-        "ansible_facts": {"interfaces": ["eth0"], "eth0": {"mtu": 1280, "ipv6": [{"address": "2001:db8::5"}]}},
-    },
-}
-
-
-@pytest.mark.parametrize(("hosts", "mtu"), [(["m1"], 1450), (["m1", "w1"], 1400), (["w1"], 1400), (["m1", "v6"], 1280)])
-def test_underlay_mtu(hosts: list[str], mtu: int) -> None:
-    assert swarm_underlay_mtu(hosts, MTU_HOSTVARS) == mtu
-
-
-@pytest.mark.parametrize(
-    ("hosts", "match"),
-    [
-        (["bare"], "host bare has no swarm_advertise_addr"),
-        ([], "no hosts given"),
-    ],
-)
-def test_underlay_mtu_bad(hosts: list[str], match: str) -> None:
-    with pytest.raises(AnsibleFilterError, match=f"^swarm_underlay_mtu: {match}"):
-        swarm_underlay_mtu(hosts, {**MTU_HOSTVARS, **HOSTVARS})
-
-
-def test_underlay_mtu_address_on_no_interface() -> None:
-    hostvars = {"x": {"swarm_advertise_addr": "192.0.2.9", "ansible_facts": MTU_HOSTVARS["m1"]["ansible_facts"]}}
-    with pytest.raises(AnsibleFilterError, match=r"^swarm_underlay_mtu: no interface of host x in its facts holds its address 192\.0\.2\.9"):
-        swarm_underlay_mtu(["x"], hostvars)
