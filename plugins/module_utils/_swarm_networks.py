@@ -11,7 +11,8 @@ the same methods. Runs on the managed host: Python 3.8+.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Dict, List, Mapping, Optional
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, DockerApiError
 
@@ -220,7 +221,17 @@ def make_plan(existing: List[Obj], networks: List[Mapping[str, Any]], ingress: O
     return {"create": create, "remove": remove, "refused": refused, "ingress": recreate_ingress}
 
 
-def reconcile(client: Any, networks: List[Mapping[str, Any]], ingress: Optional[Mapping[str, Any]], check_mode: bool) -> Obj:
+def _wait_ingress_gone(client: Any, timeout: float, sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
+    """Swarm removes a network from every node in the background: wait until ingress is gone before making it again."""
+    deadline = clock() + timeout
+    while any(n.get("Ingress") for n in client.overlays()):
+        if clock() >= deadline:
+            raise NetworksError(f"the old ingress network was still there {timeout:.0f} s after its removal")
+        sleep(0.5)
+
+
+def reconcile(client: Any, networks: List[Mapping[str, Any]], ingress: Optional[Mapping[str, Any]], check_mode: bool,
+              timeout: float = 60, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Obj:
     """Read all, diff, apply; the module's result (``diff`` included)."""
     existing = client.overlays()
     plan = make_plan(existing, networks, ingress)
@@ -245,15 +256,17 @@ def reconcile(client: Any, networks: List[Mapping[str, Any]], ingress: Optional[
             if plan["ingress"]:
                 if plan["ingress"] != ["missing"]:
                     client.remove("ingress")
+                    done.append("remove the ingress network")
+                    _wait_ingress_gone(client, timeout, sleep, clock)
                 client.create("ingress", create_spec({"name": "ingress", **(ingress or {})}, ingress=True))
-                done.append(actions[0])
+                done.append("create the ingress network as planned")
             for decl in plan["create"]:
                 client.create(str(decl["name"]), create_spec(decl))
                 done.append(f"create overlay network {decl['name']}")
             for name in plan["remove"]:
                 client.remove(name)
                 done.append(f"remove overlay network {name}")
-        except DockerApiError as exc:
+        except (DockerApiError, NetworksError) as exc:
             raise NetworksError(f"{exc.msg} (done so far: {'; '.join(done) or 'nothing'})", done) from exc
     before = sorted(str(n.get("Name")) for n in existing)
     after = sorted((set(before) | {str(d["name"]) for d in plan["create"]}) - set(plan["remove"]))

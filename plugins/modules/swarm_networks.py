@@ -94,7 +94,7 @@ options:
         type: bool
         default: false
   timeout:
-    description: Seconds to wait for a Docker API call.
+    description: Seconds to wait for a Docker API call, and for the old C(ingress) network to be gone before it is made again.
     type: int
     default: 60
 seealso:
@@ -159,7 +159,7 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
     try:
         client = NetworksClient(api_client(module.params["docker_host"], module.params["timeout"]))
-        result = reconcile(client, module.params["networks"], module.params["ingress"], module.check_mode)
+        result = reconcile(client, module.params["networks"], module.params["ingress"], module.check_mode, module.params["timeout"])
     except NetworksError as exc:
         module.fail_json(msg=exc.msg, actions=exc.actions, changed=bool(exc.actions))
     except DockerApiError as exc:

@@ -25,7 +25,11 @@ class FakeNetworks:
         self.calls: list[tuple[str, str]] = []
 
     def overlays(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self.existing)
+        listed = copy.deepcopy(self.existing)
+        if self.removing:
+            self.existing = [n for n in self.existing if n["Name"] != self.removing]
+            self.removing = ""
+        return listed
 
     def create(self, name: str, spec: dict[str, Any]) -> None:
         if name == self.fail_on:
@@ -34,6 +38,10 @@ class FakeNetworks:
 
     def remove(self, name: str) -> None:
         self.calls.append(("remove", name))
+        # Swarm takes the network away in the background: still listed for one more read.
+        self.removing = name
+
+    removing = ""
 
     def services(self) -> list[dict[str, Any]]:
         return self._services
@@ -87,8 +95,10 @@ def test_an_immutable_difference_is_refused_before_anything_is_done() -> None:
 def test_ingress_is_recreated_only_while_nothing_publishes_through_it() -> None:
     wanted = {"subnet": "10.201.0.0/24", "mtu": 1450, "encrypted": False}
     client = FakeNetworks([INGRESS])
-    result = reconcile(client, [], wanted, False)
+    slept: list[float] = []
+    result = reconcile(client, [], wanted, False, sleep=slept.append)
     assert client.calls == [("remove", "ingress"), ("create", "ingress")]
+    assert slept == [0.5]  # it waited once for the old one to go
     assert "subnet is 10.0.0.0/24, wanted 10.201.0.0/24" in result["actions"][0]
     busy = FakeNetworks([INGRESS], services=[{"Spec": {"Name": "web"}, "Endpoint": {"Ports": [{"PublishMode": "ingress"}]}},
                                               {"Spec": {"Name": "nginx"}, "Endpoint": {"Ports": [{"PublishMode": "host"}]}}])
@@ -110,3 +120,15 @@ def test_a_failed_call_says_what_was_done() -> None:
 def test_names_once() -> None:
     with pytest.raises(NetworksError, match="declared once"):
         make_plan([], [{"name": "a"}, {"name": "a"}], None)
+
+
+def test_an_ingress_that_does_not_go_away() -> None:
+    client = FakeNetworks([INGRESS])
+    client.remove = lambda name: client.calls.append(("remove", name))  # type: ignore[method-assign]
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(NetworksError, match="the old ingress network was still there 5 s after its removal"):
+        reconcile(client, [], {"subnet": "10.201.0.0/24", "mtu": 1450, "encrypted": False}, False, timeout=5, sleep=sleep, clock=lambda: now[0])
