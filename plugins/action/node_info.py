@@ -11,7 +11,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.campus.swarm.plugins.plugin_utils._role_vars import HostView, RoleData, RoleVarError, host_variables
 
-WATCH_KEYS = ("packages", "units", "files", "contents", "nft_tables")
+WATCH_KEYS = ("packages", "units", "files", "contents", "nft_tables", "certificates")
 
 
 def role_watch(view: HostView) -> dict[str, list[str]]:

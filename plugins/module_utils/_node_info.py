@@ -9,6 +9,7 @@ here changes the host. Runs on the managed host: Python 3.8+.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import grp
 import hashlib
@@ -224,22 +225,18 @@ def file_state(path: str, with_content: bool = False) -> Optional[Obj]:
     except OSError:
         return None
     state: Obj = {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "owner": _owner(st.st_uid), "group": _group(st.st_gid),
-                  "mtime": int(st.st_mtime), "size": st.st_size}
+                  "uid": st.st_uid, "gid": st.st_gid, "mtime": int(st.st_mtime), "size": st.st_size}
     if stat.S_ISLNK(st.st_mode):
         state.update(type="link", target=os.readlink(path))
+        # A link to a file (certbot's live/ links to archive/): the checksum of what it points at.
+        if os.path.isfile(path) and os.path.getsize(path) <= MAX_HASHED_BYTES:
+            state["checksum"] = _checksum(path)[0]
     elif stat.S_ISDIR(st.st_mode):
         state["type"] = "directory"
     elif stat.S_ISREG(st.st_mode):
         state["type"] = "file"
         if st.st_size <= MAX_HASHED_BYTES:
-            digest = hashlib.sha1()
-            try:
-                with open(path, "rb") as f:
-                    data = f.read()
-            except OSError:
-                data = b""
-            digest.update(data)
-            state["checksum"] = digest.hexdigest()
+            state["checksum"], data = _checksum(path)
             if with_content:
                 state["content"] = data.decode("utf-8", "replace")
     else:
@@ -247,18 +244,59 @@ def file_state(path: str, with_content: bool = False) -> Optional[Obj]:
     return state
 
 
+def _checksum(path: str) -> Tuple[str, bytes]:
+    """SHA-1 of a file (what Ansible's copy compares, not a secret) and its bytes."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        data = b""
+    return hashlib.sha1(data).hexdigest(), data
+
+
 def read_files(patterns: List[str], contents: List[str]) -> Dict[str, Obj]:
-    """The state of every path that ``patterns`` (paths or shell globs) name and that exists."""
+    """The state of every path that ``patterns`` or ``contents`` (paths or shell globs) name and that exists;
+    files that ``contents`` names with their content."""
     found: Dict[str, Obj] = {}
-    wanted_content = set(contents)
     for pattern in list(patterns) + list(contents):
         paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         for path in paths:
-            if path in found:
+            if path in found and "content" in found[path]:
                 continue
-            state = file_state(path, with_content=path in wanted_content)
+            state = file_state(path, with_content=any(fnmatch.fnmatchcase(path, c) for c in contents))
             if state is not None:
                 found[path] = state
+    return found
+
+
+def parse_certificate(output: str) -> Obj:
+    """What ``openssl x509 -noout -serial -enddate -fingerprint -sha256 -ext subjectAltName`` says of a certificate."""
+    result: Obj = {"serial": "", "not_after": "", "fingerprint": "", "names": []}
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        key, sep, value = line.partition("=")
+        if sep and key == "serial":
+            result["serial"] = value.strip()
+        elif sep and key == "notAfter":
+            result["not_after"] = value.strip()
+        elif sep and key.endswith("Fingerprint"):
+            result["fingerprint"] = value.strip()
+        elif "Subject Alternative Name" in line and index + 1 < len(lines):
+            result["names"] = sorted(part.strip()[4:] for part in lines[index + 1].split(",") if part.strip().startswith("DNS:"))
+    return result
+
+
+def read_certificates(run: Runner, patterns: List[str]) -> Dict[str, Obj]:
+    """Serial, expiry, fingerprint and DNS names of each PEM certificate that ``patterns`` name (openssl reads them)."""
+    found: Dict[str, Obj] = {}
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]:
+            if path in found or not os.path.isfile(path):
+                continue
+            rc, out, _err = run(["openssl", "x509", "-in", path, "-noout", "-serial", "-enddate", "-fingerprint", "-sha256",
+                                 "-ext", "subjectAltName"])
+            if rc == 0:
+                found[path] = parse_certificate(out)
     return found
 
 
@@ -341,7 +379,7 @@ def read_docker(client_factory: Callable[[], Any]) -> Obj:
 
 def read_host(run: Runner, read_text: Callable[[str], str], packages: List[str], units: List[str],
               files: List[str], contents: List[str], nft_tables: List[str],
-              docker_factory: Optional[Callable[[], Any]]) -> Obj:
+              docker_factory: Optional[Callable[[], Any]], certificates: Optional[List[str]] = None) -> Obj:
     """Everything at once; ``docker_factory`` is None when the Docker SDK is not there."""
     node: Obj = {
         "hostname": platform.node(),
@@ -355,6 +393,7 @@ def read_host(run: Runner, read_text: Callable[[str], str], packages: List[str],
         "units": read_units(run, units),
         "files": read_files(files, contents),
         "nft_tables": read_nft_tables(run, nft_tables) if nft_tables else {},
+        "certificates": read_certificates(run, certificates or []),
     }
     node["packages"], node["held"] = read_packages(run, packages)
     node["docker"] = read_docker(docker_factory) if docker_factory else {"ready": False, "error": "no Docker SDK for Python"}

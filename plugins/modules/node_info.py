@@ -43,11 +43,15 @@ options:
     type: list
     elements: str
   contents:
-    description: Paths of small text files to report with their content as well (as in O(files)).
+    description: Paths or shell globs of small text files to report with their content as well (as in O(files)).
     type: list
     elements: str
   nft_tables:
     description: Tables of family C(inet) whose C(nft -s list table) output to report as a SHA-256 checksum.
+    type: list
+    elements: str
+  certificates:
+    description: Paths or shell globs of PEM certificates whose serial, expiry, SHA-256 fingerprint and DNS names to report (read with C(openssl)).
     type: list
     elements: str
   docker:
@@ -117,11 +121,14 @@ node:
       type: dict
     files:
       description:
-        - Per existing path C(type) (file, link, directory, other), C(mode), C(owner), C(group), C(mtime), C(size),
+        - Per existing path C(type) (file, link, directory, other), C(mode), C(owner), C(group), C(uid), C(gid), C(mtime), C(size),
           C(checksum) (SHA-1 of a file), C(target) (of a link) and C(content) (paths of O(contents)).
       type: dict
     nft_tables:
       description: Per table of O(nft_tables) the SHA-256 of its listing, '' when it is not loaded.
+      type: dict
+    certificates:
+      description: Per certificate of O(certificates) C(serial), C(not_after), C(fingerprint) and C(names) (its DNS names, sorted).
       type: dict
     docker:
       description:
@@ -158,6 +165,7 @@ def main() -> None:
             files=dict(type="list", elements="str"),
             contents=dict(type="list", elements="str"),
             nft_tables=dict(type="list", elements="str"),
+            certificates=dict(type="list", elements="str"),
             docker=dict(type="bool", default=True),
             docker_host=dict(type="str", default="unix:///var/run/docker.sock"),
             timeout=dict(type="int", default=30),
@@ -180,7 +188,7 @@ def main() -> None:
     try:
         node = read_host(run, _read_text, params["packages"] or [], params["units"] or [], params["files"] or [],
                          params["contents"] or [], params["nft_tables"] or [],
-                         docker_client if params["docker"] and HAS_DOCKER else None)
+                         docker_client if params["docker"] and HAS_DOCKER else None, params["certificates"] or [])
     except NodeInfoError as exc:
         module.fail_json(msg=str(exc))
     if params["docker"] and not HAS_DOCKER:
