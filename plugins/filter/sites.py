@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from ansible.plugins.filter.core import get_encrypted_password
 
 from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
@@ -201,9 +204,70 @@ def certbot_lineage(certificate: Any, server: str) -> list[str]:
     return [str(certificate["name"]), server, AUTHENTICATORS[str(certificate["challenge"])], ",".join(domains)]
 
 
+@reports("proxy_htpasswd", SiteError)
+def proxy_htpasswd(sites: Any, directory: str, host: str, group: Any) -> list[dict[str, Any]]:
+    """The basic-auth file of each site of ``sites`` (the output of ``proxy_sites`` with passwords) that has users:
+    ``{path, content, mode, group}``, each password as SHA-512 crypt with 5000 rounds (glibc's default: nginx checks
+    it on every request) and a salt of its own per site, user and ``host`` that is the same on every run (else every
+    run rewrites the file) and never derived from the password (a fast hash of it would help guessing). The result
+    holds password hashes: never print it."""
+    files = []
+    for site in sites if _seq(sites) else []:
+        lines = []
+        for entry in site.get("basic_auth") or []:
+            if "password" not in entry:
+                raise SiteError("give the output of proxy_sites with passwords")
+            salt = hashlib.sha256(f"{site['name']}:{entry['user']}:{host}".encode()).hexdigest()[:16]
+            lines.append(f"{entry['user']}:{get_encrypted_password(entry['password'], 'sha512', salt=salt, rounds=5000)}\n")
+        if lines:
+            files.append({"path": f"{directory}/{site['name']}.htpasswd", "content": "".join(lines), "mode": "0640", "group": group})
+    return files
+
+
+@reports("certbot_current", SiteError)
+def certbot_current(certificates: Any, server: str, files: Any, certs: Any, live: str = "/etc/letsencrypt") -> list[str]:
+    """The names of ``certificates`` (items of ``certbot_certificates``) that certbot holds as wanted: its renewal
+    file names ``server`` and the challenge's authenticator, and its certificate covers exactly the names. ``files``
+    and ``certs`` are node_info's ``files`` (with the renewal files' content) and ``certificates`` of certbot_host."""
+    if not _seq(certificates) or not isinstance(files, Mapping) or not isinstance(certs, Mapping):
+        raise SiteError("give certbot_certificates, the server, and node_info's files and certificates")
+    current = []
+    for cert in certificates:
+        conf = str((files.get(f"{live}/renewal/{cert['name']}.conf") or {}).get("content") or "")
+        fields = dict(line.split("=", 1) for line in conf.splitlines() if "=" in line and not line.lstrip().startswith("#"))
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        names = (certs.get(f"{live}/live/{cert['name']}/cert.pem") or {}).get("names")
+        if names is None:
+            continue
+        held = [cert["name"], fields.get("server", ""), fields.get("authenticator", ""), ",".join(sorted(names))]
+        if held == certbot_lineage(cert, server):
+            current.append(cert["name"])
+    return current
+
+
+@reports("certbot_handover", SiteError)
+def certbot_handover(here: Any, files: Any, held: Any, tls: str, everything: bool = False, live: str = "/etc/letsencrypt/live") -> list[Any]:
+    """The items of ``files`` (``[certificate, {file, mode}]`` pairs) whose copy in ``tls``/NAME/FILE on an edge
+    host differs from what certbot holds (``here``: that host's node_info ``files``; ``held``: certbot_host's), or
+    every item when ``everything`` (a certificate was obtained in this run). A file certbot does not hold is left out."""
+    if not _seq(files) or not isinstance(held, Mapping) or not isinstance(here, Mapping):
+        raise SiteError("give the certificate files and node_info's files of certbot_host and of this host")
+    result = []
+    for cert, spec in files:
+        source = held.get(f"{live}/{cert['name']}/{spec['file']}") or {}
+        target = here.get(f"{tls}/{cert['name']}/{spec['file']}") or {}
+        if not source.get("checksum") and not everything:
+            continue
+        if everything or target.get("checksum") != source.get("checksum") or target.get("mode") != spec["mode"] \
+                or target.get("type") != "file":
+            result.append([cert, spec])
+    return result
+
+
 class FilterModule:
     """Site filters."""
 
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {"proxy_sites": proxy_sites, "proxy_certificates": proxy_certificates, "certbot_certificates": certbot_certificates,
-                "certbot_lineage": certbot_lineage}
+                "certbot_lineage": certbot_lineage, "proxy_htpasswd": proxy_htpasswd, "certbot_current": certbot_current,
+                "certbot_handover": certbot_handover}

@@ -31,6 +31,12 @@ def test_file_changes_compare_content_mode_owner(have: dict[str, Any], changed: 
     assert file_changes(wanted, have) == (wanted if changed else [])
 
 
+def test_file_changes_compare_a_numeric_group_by_number() -> None:
+    wanted = [{"path": "/etc/x", "content": "a\n", "mode": "0640", "group": 33}]
+    assert file_changes(wanted, {"/etc/x": {**state("a\n", mode="0640", group="www-data"), "gid": 33}}) == []
+    assert file_changes(wanted, {"/etc/x": {**state("a\n", mode="0640", group="101"), "gid": 101}}) == wanted
+
+
 def test_file_changes_refuses_other_input() -> None:
     with pytest.raises(AnsibleFilterError, match="each wanted file needs a path and a content string"):
         file_changes([{"path": "/x"}], {})
