@@ -52,7 +52,8 @@ class ActionModule(ActionBase):
                     problems.add(name, host, str(exc).split(": ", 1)[-1], "fix its value in the inventory")
             # A host outside the run is not changed: only its address is used, its variables are not checked.
             typed.update(check_arguments(role, options, given, host, problems) if in_run else given)
-        return HostInput(values=typed, node=node, in_run=in_run, names=list(variables)), view
+        return HostInput(values=typed, node=node, in_run=in_run, names=list(variables),
+                         ansible_host=str(variables.get("ansible_host") or "")), view
 
     def _composes(self, view: HostView, values: Mapping[str, Any], playbook_dir: str) -> dict[str, Any]:
         """Each stack's compose file, rendered as the stacks role renders it, or why it could not be."""

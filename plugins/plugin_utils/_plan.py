@@ -22,6 +22,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.campus.swarm.plugins.filter.images import images_needed
 from ansible_collections.campus.swarm.plugins.filter.networks import overlay_declaration_errors
+from ansible_collections.campus.swarm.plugins.filter.proxy import swarm_no_proxy
 from ansible_collections.campus.swarm.plugins.filter.sites import certbot_certificates, proxy_certificates, proxy_sites
 from ansible_collections.campus.swarm.plugins.filter.stacks import stack_compose_errors, stack_declaration_errors, stack_networks
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksError, network_diff
@@ -66,6 +67,7 @@ class HostInput:
     node: dict[str, Any] | None = None
     in_run: bool = True
     names: Sequence[str] = ()
+    ansible_host: str = ""
 
 
 @dataclass
@@ -463,13 +465,28 @@ def _images(v: Mapping[str, Any], host: str, group_names: Sequence[str], sites: 
     return list({i["name"]: i for i in needed}.values())
 
 
-def node_declaration(host: str, v: Mapping[str, Any], manager: bool, edge: bool) -> dict[str, Any]:
+def no_proxy(v: Mapping[str, Any], hosts: Mapping[str, HostInput]) -> list[str]:
+    """NO_PROXY for this host's engine and apt: with docker_proxy_no_proxy_auto every node's inventory name,
+    ansible_host and swarm_advertise_addr and the ranges Docker uses come first, then docker_proxy_no_proxy.
+    Inventory only (no facts): every run, limited or not, computes the same list, so no engine restarts for nothing."""
+    extra = list(v.get("docker_proxy_no_proxy") or [])
+    if not v.get("docker_proxy_no_proxy_auto"):
+        return extra
+    ranges = list(v.get("swarm_default_addr_pool") or ["10.0.0.0/8"]) + [p.get("base", "") for p in v.get("docker_default_address_pools") or []]
+    ranges += [v.get("docker_bip") or "", v.get("networks_gwbridge_subnet") or "", v.get("networks_ingress_subnet") or ""]
+    inventory = {h: {"ansible_host": i.ansible_host, "swarm_advertise_addr": i.values.get("swarm_advertise_addr") or ""} for h, i in hosts.items()}
+    return swarm_no_proxy(list(hosts), inventory, [r for r in ranges if r], extra)
+
+
+def node_declaration(host: str, v: Mapping[str, Any], manager: bool, edge: bool, portainer: bool | None = None) -> dict[str, Any]:
     """How the inventory declares this node to module swarm_nodes (without its node ID). Every node carries
     campus.swarm.edge ("true" in group swarm_edge, else "false"): the proxy's placement constraint, kept right
-    when a host leaves the group."""
-    decl: dict[str, Any] = {"name": host, "role": "manager" if manager else "worker",
-                            "labels": {**{str(k): val for k, val in (v.get("swarm_labels") or {}).items()},
-                                       "campus.swarm.edge": "true" if edge else "false"}}
+    when a host leaves the group; with Portainer, campus.swarm.portainer ("true" on portainer_host), the
+    constraint of its server, which keeps its data there."""
+    labels = {**{str(k): val for k, val in (v.get("swarm_labels") or {}).items()}, "campus.swarm.edge": "true" if edge else "false"}
+    if portainer is not None:
+        labels["campus.swarm.portainer"] = "true" if portainer else "false"
+    decl: dict[str, Any] = {"name": host, "role": "manager" if manager else "worker", "labels": labels}
     if v.get("swarm_availability"):
         decl["availability"] = v["swarm_availability"]
     return decl
@@ -576,7 +593,9 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
             "edge": host in edge,
             "advertise_addr": addresses.get(host, ""),
             "listen_addr": hv.get("swarm_listen_addr"),
-            "node": node_declaration(host, hv, host in managers, host in edge),
+            "no_proxy": no_proxy(hv, hosts),
+            "node": node_declaration(host, hv, host in managers, host in edge,
+                                     (host == v.get("portainer_host")) if v.get("portainer_admin_password") else None),
         }
         if h.node is not None:
             handover = [addresses[certbot_host]] if certbot_host and host in edge and host != certbot_host and certbot_host in addresses else []
@@ -604,6 +623,7 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
                 units=node.get("units") or {},
                 files=node.get("files") or {},
                 nft_tables=node.get("nft_tables") or {},
+                certificates=node.get("certificates") or {},
                 firewall={"backend": hv.get("firewall_backend"), "rules": rules},
                 gwbridge=gwbridge_plan(hv, node, mtu, host, p),
                 images=_images(hv, host, group_names.get(host, []), bool(sites), portainer),

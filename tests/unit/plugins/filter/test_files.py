@@ -15,7 +15,7 @@ def state(content: str, mode: str = "0644", owner: str = "root", group: str = "r
 
 
 def test_exports() -> None:
-    assert sorted(FilterModule().filters()) == ["file_changes", "file_items", "paths_missing", "paths_present"]
+    assert sorted(FilterModule().filters()) == ["dir_changes", "dir_items", "file_changes", "file_items", "paths_missing", "paths_present"]
 
 
 @pytest.mark.parametrize(("have", "changed"), [

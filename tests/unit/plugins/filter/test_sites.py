@@ -14,7 +14,8 @@ PORTAINER = {"names": ["portainer.campus.test"], "upstream": {"service": "portai
 
 
 def test_exports() -> None:
-    assert sorted(FilterModule().filters()) == ["certbot_certificates", "certbot_lineage", "proxy_certificates", "proxy_sites"]
+    assert sorted(FilterModule().filters()) == ["certbot_certificates", "certbot_current", "certbot_handover", "certbot_lineage",
+                                                "proxy_certificates", "proxy_htpasswd", "proxy_sites"]
 
 
 def test_sites_completed() -> None:

@@ -237,8 +237,9 @@ def test_outside_the_run_only_the_address_is_used(inventory: dict[str, HostInput
     inventory["w2"].values["swarm_advertise_addr"] = "172.28.10.22"
     plan, problems = plan_of(inventory, run=["m1", "m2", "m3", "w1"])
     assert problems == []
-    assert plan["hosts"]["w2"] == {"in_run": False, "role": "worker", "edge": False, "advertise_addr": "172.28.10.22",
-                                   "listen_addr": "0.0.0.0:2377", "node": {"name": "w2", "role": "worker", "labels": {"campus.swarm.edge": "false"}}}
+    assert {k: v for k, v in plan["hosts"]["w2"].items() if k != "no_proxy"} == {
+        "in_run": False, "role": "worker", "edge": False, "advertise_addr": "172.28.10.22", "listen_addr": "0.0.0.0:2377",
+        "node": {"name": "w2", "role": "worker", "labels": {"campus.swarm.edge": "false"}}}
     assert "172.28.10.22" in next(r for r in plan["hosts"]["w1"]["firewall"]["rules"]["input"] if r["name"] == "swarm gossip")["v4"]
 
 
@@ -324,3 +325,24 @@ def test_gwbridge_of_a_member_cannot_change() -> None:
 ])
 def test_engine_version(packages: dict[str, str], expected: str) -> None:
     assert engine_version(packages) == expected
+
+
+def test_no_proxy_from_the_inventory(inventory: dict[str, HostInput]) -> None:
+    for host, h in inventory.items():
+        h.ansible_host = f"{host}.campus.test"
+    inventory["w1"].values["swarm_advertise_addr"] = "172.28.10.21"
+    set_all(inventory, docker_proxy_no_proxy=[".campus.test"], docker_bip="172.79.0.1/24")
+    plan, _ = plan_of(inventory)
+    assert plan["hosts"]["m1"]["no_proxy"] == [
+        "localhost", "127.0.0.1", "::1", "m1", "m1.campus.test", "m2", "m2.campus.test", "m3", "m3.campus.test",
+        "w1", "w1.campus.test", "172.28.10.21", "w2", "w2.campus.test", "10.0.0.0/8", "172.79.0.1/24", ".campus.test"]
+    set_all(inventory, docker_proxy_no_proxy_auto=False)
+    assert plan_of(inventory)[0]["hosts"]["m1"]["no_proxy"] == [".campus.test"]
+
+
+def test_portainer_host_is_labelled_through_the_node_declarations(inventory: dict[str, HostInput]) -> None:
+    set_all(inventory, portainer_admin_password="long enough secret", portainer_host="m2")
+    plan, _ = plan_of(inventory)
+    assert plan["hosts"]["m2"]["node"]["labels"]["campus.swarm.portainer"] == "true"
+    assert plan["hosts"]["w1"]["node"]["labels"]["campus.swarm.portainer"] == "false"
+    assert plan["swarm"]["reconcile"] is True
