@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.campus.swarm.plugins.filter.files import FilterModule, file_changes, file_items, paths_missing, paths_present
+from ansible_collections.campus.swarm.plugins.filter.files import (
+    FilterModule,
+    dir_changes,
+    dir_items,
+    file_changes,
+    file_items,
+    paths_missing,
+    paths_present,
+)
 
 
 def state(content: str, mode: str = "0644", owner: str = "root", group: str = "root") -> dict[str, Any]:
@@ -55,3 +63,13 @@ def test_file_items() -> None:
                                                                  {"path": "/b", "content": "2", "mode": "0644", "stage": "ca"}]
     with pytest.raises(AnsibleFilterError, match="as many contents as paths"):
         file_items(["/a"], [])
+
+
+def test_dir_changes() -> None:
+    have = {"/etc/p": {"type": "directory", "mode": "0755", "owner": "root", "group": "root", "uid": 0, "gid": 0},
+            "/etc/p/auth": {"type": "directory", "mode": "0750", "owner": "root", "group": "101", "uid": 0, "gid": 101}}
+    wanted = [*dir_items(["/etc/p"], "0755"), {"path": "/etc/p/auth", "mode": "0750", "group": 101}, {"path": "/etc/p/tls", "mode": "0700"}]
+    assert dir_changes(wanted, have) == [{"path": "/etc/p/tls", "mode": "0700"}]
+    assert dir_changes([{"path": "/etc/p", "mode": "0700"}], have) == [{"path": "/etc/p", "mode": "0700"}]
+    with pytest.raises(AnsibleFilterError, match="dir_items: give a list of paths"):
+        dir_items("/etc/p")

@@ -6,7 +6,16 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.campus.swarm.plugins.filter.sites import FilterModule, certbot_certificates, certbot_lineage, proxy_certificates, proxy_sites
+from ansible_collections.campus.swarm.plugins.filter.sites import (
+    FilterModule,
+    certbot_certificates,
+    certbot_current,
+    certbot_handover,
+    certbot_lineage,
+    proxy_certificates,
+    proxy_htpasswd,
+    proxy_sites,
+)
 
 APP = {"names": ["App.Campus.Test.", "www.campus.test"], "upstream": "demo_web:8080"}
 PORTAINER = {"names": ["portainer.campus.test"], "upstream": {"service": "portainer_portainer", "port": 9000},
@@ -130,3 +139,43 @@ def test_certbot_lineage() -> None:
     assert certbot_lineage(dict(cert, challenge="dns-01"), "s")[2] == "dns-rfc2136"
     with pytest.raises(AnsibleFilterError, match="certbot_lineage: give an item"):
         certbot_lineage({"name": "c"}, "s")
+
+
+def test_htpasswd_is_stable_and_salted_per_site_user_and_host() -> None:
+    sites = [{"name": "ops", "basic_auth": [{"user": "ops", "password": "secret one"}]}, {"name": "open", "basic_auth": []}]
+    first = proxy_htpasswd(sites, "/etc/p/auth", "m1", 33)
+    assert [f["path"] for f in first] == ["/etc/p/auth/ops.htpasswd"]
+    assert first == proxy_htpasswd(sites, "/etc/p/auth", "m1", 33)  # the same file on every run
+    assert first[0]["content"] != proxy_htpasswd(sites, "/etc/p/auth", "m2", 33)[0]["content"]
+    line = first[0]["content"]
+    assert line.startswith("ops:$6$") and line.endswith("\n") and "secret one" not in line
+    assert {k: first[0][k] for k in ("mode", "group")} == {"mode": "0640", "group": 33}
+    with pytest.raises(AnsibleFilterError, match="with passwords"):
+        proxy_htpasswd([{"name": "ops", "basic_auth": [{"user": "ops"}]}], "/etc/p/auth", "m1", 33)
+
+
+RENEWAL = "# renew_before_expiry = 30 days\n[renewalparams]\nserver = https://acme.test/dir\nauthenticator = webroot\n"
+CERT = {"name": "site", "domains": ["b.campus.test", "a.campus.test"], "challenge": "http-01"}
+
+
+@pytest.mark.parametrize(("files", "certs", "server", "current"), [
+    ({"/etc/letsencrypt/renewal/site.conf": {"content": RENEWAL}},
+     {"/etc/letsencrypt/live/site/cert.pem": {"names": ["a.campus.test", "b.campus.test"]}}, "https://acme.test/dir", ["site"]),
+    ({"/etc/letsencrypt/renewal/site.conf": {"content": RENEWAL}},
+     {"/etc/letsencrypt/live/site/cert.pem": {"names": ["a.campus.test"]}}, "https://acme.test/dir", []),
+    ({"/etc/letsencrypt/renewal/site.conf": {"content": RENEWAL}},
+     {"/etc/letsencrypt/live/site/cert.pem": {"names": ["a.campus.test", "b.campus.test"]}}, "https://other/dir", []),
+    ({}, {}, "https://acme.test/dir", []),
+])
+def test_certbot_current(files: dict[str, Any], certs: dict[str, Any], server: str, current: list[str]) -> None:
+    assert certbot_current([CERT], server, files, certs) == current
+
+
+def test_certbot_handover_copies_only_what_differs() -> None:
+    pairs = [[CERT, {"file": "privkey.pem", "mode": "0600"}], [CERT, {"file": "fullchain.pem", "mode": "0644"}]]
+    held = {"/etc/letsencrypt/live/site/privkey.pem": {"checksum": "k1"}, "/etc/letsencrypt/live/site/fullchain.pem": {"checksum": "c1"}}
+    here = {"/tls/site/privkey.pem": {"type": "file", "checksum": "k1", "mode": "0600"},
+            "/tls/site/fullchain.pem": {"type": "file", "checksum": "c0", "mode": "0644"}}
+    assert certbot_handover(here, pairs, held, "/tls") == [pairs[1]]
+    assert certbot_handover(here, pairs, held, "/tls", True) == pairs
+    assert certbot_handover(here, pairs, {}, "/tls") == []  # certbot holds nothing yet
