@@ -12,8 +12,8 @@
 # (every result of the recap - ok, changed, skipped, failed - divided by the
 # number of nodes) and the changes on the re-run. Logs stay in .lab/bench-N/.
 # Settings: BENCH_SUITE (bookworm|trixie); BENCH_MITOGEN=1 adds a re-run of
-# site.yml with the mitogen strategy (pip-installed into the project's venv for
-# the benchmark only; the collection does not depend on it).
+# site.yml with the mitogen strategy (pip-installed into .lab/mitogen for the
+# benchmark only, outside the project's venv; the collection does not depend on it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,8 +30,8 @@ scripts/ensure-docker.sh >/dev/null
 lab/node-image.sh "$SUITE"
 lab/images/build.sh nginx demo-web demo-worker rabbitmq >/dev/null
 if [[ "${BENCH_MITOGEN:-0}" == 1 ]]; then
-  python3 -c 'import ansible_mitogen' 2>/dev/null || pip install -q mitogen
-  MITOGEN_STRATEGY="$(python3 -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))')"
+  [[ -d .lab/mitogen/ansible_mitogen ]] || pip install -q --target .lab/mitogen mitogen
+  MITOGEN_STRATEGY="$ROOT/.lab/mitogen/ansible_mitogen/plugins/strategy"
 fi
 
 inv=""
@@ -88,7 +88,10 @@ for n in "${sizes[@]}"; do
       rows+=("$n|$job|failed|-|-|-|see $dir/$job-*.log") failed=1
     fi
     if [[ $job == site && "${BENCH_MITOGEN:-0}" == 1 ]]; then
-      if again="$(ANSIBLE_STRATEGY_PLUGINS="$MITOGEN_STRATEGY" ANSIBLE_STRATEGY=mitogen_linear timed "$dir/site-mitogen.log" -i "$inv" "${play[@]}")"; then
+      # mitogen opens its own SSH connections and takes host key checking from the
+      # configuration only (the lab's nodes get new host keys with each cluster).
+      if again="$(ANSIBLE_HOST_KEY_CHECKING=False PYTHONPATH="$ROOT/.lab/mitogen" ANSIBLE_STRATEGY_PLUGINS="$MITOGEN_STRATEGY" ANSIBLE_STRATEGY=mitogen_linear \
+                  timed "$dir/site-mitogen.log" -i "$inv" "${play[@]}")"; then
         read -r changed tasks <<<"$(recap "$dir/site-mitogen.log" "$n")"
         rows+=("$n|site (mitogen)|-|$again|$(awk -v a="$again" -v b="$base_rerun" 'BEGIN { printf "%.2f", a / b }')|$tasks|$changed")
       else
