@@ -149,6 +149,19 @@ def rules(config: Any) -> dict[str, Any]:
     }
 
 
+def covers(sources: Any, address: str) -> bool:
+    """Whether ``address`` lies in one of ``sources`` (addresses or CIDR ranges)."""
+    try:
+        ip = ipaddress.ip_address(str(address).strip("[]"))
+    except ValueError:
+        return False
+    try:
+        networks = _networks(sources, "sources")
+    except FirewallInputError:
+        return True  # reported where the sources are checked
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
 def ssh_lockout(ssh_connection: Any, ssh_port: Any, sources: Any) -> str:
     """``''`` when the SSH connection Ansible uses stays allowed, else why not.
 

@@ -572,6 +572,22 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
         seen.setdefault(address, host)
 
     mtu = underlay_mtu(v, hosts, run, p)
+    if v.get("networks_ingress_mtu"):
+        problem = checks.mtu_problem(int(v["networks_ingress_mtu"]), mtu, "networks_ingress_mtu")
+        if problem:
+            p.add("networks_ingress_mtu", INVENTORY, problem, f"set it to {mtu} or less, or 0 to plan it for the underlay")
+    given_members = list(v.get("firewall_cluster_addresses") or [])
+    if given_members:
+        for host, address in addresses.items():
+            if not fw.covers(given_members, address):
+                p.add("firewall_cluster_addresses", INVENTORY, f"does not hold {address}, the address of {host}: its swarm traffic would be dropped",
+                      "add every node's address, or leave it empty to take them from the inventory")
+    if sites:
+        for host in edge:
+            availability = hosts[host].values.get("swarm_availability") if host in hosts else ""
+            if availability in ("drain", "pause"):
+                p.add("swarm_availability", host, f"is {availability} on an edge host: nginx runs only on active nodes, so this host would serve no site",
+                      "leave the edge hosts active, or take the host out of swarm_edge")
     decls = _overlay_problems(_network_decls(v, sites, portainer, p), mtu, p)
     wanted_init = {"swarm_data_path_port": v.get("swarm_data_path_port"), "swarm_default_addr_pool": v.get("swarm_default_addr_pool"),
                    "swarm_subnet_size": v.get("swarm_subnet_size")}

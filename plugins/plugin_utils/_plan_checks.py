@@ -165,9 +165,13 @@ def check_docker(v: Values, host: str, p: Problems) -> None:
 
 def check_firewall(v: Values, host: str, p: Problems) -> None:
     _port(v, "firewall_ssh_port", host, p)
+    swarm_ports = {v.get("swarm_port"), GOSSIP_PORT, v.get("swarm_data_path_port")}
     for port in v.get("firewall_public_ports") or []:
         if not _port_ok(port):
             p.add("firewall_public_ports", host, f"{port!r} is not a port number", "use ports from 1 to 65535")
+        elif port in swarm_ports:
+            p.add("firewall_public_ports", host, f"{port} is a swarm port: the swarm's control and data paths would be open to the public",
+                  "remove it; the members reach the swarm ports anyway")
     for name in ("firewall_ssh_sources", "firewall_public_sources", "firewall_cluster_addresses", "firewall_published_sources"):
         _sources(v.get(name), name, host, p)
     for index, rule in enumerate(v.get("firewall_extra_rules") or []):
@@ -238,7 +242,7 @@ def check_proxy(v: Values, host: str, p: Problems) -> None:
         p.add("proxy_image", host, f"{image!r} is not an image reference", "give a pinned image such as nginx:1.27.3")
     _object_name(v, "proxy_service_name", host, p)
     _network_name(v, "proxy_network", host, p)
-    for name in ("proxy_config_dir", "proxy_acme_webroot"):
+    for name in ("proxy_config_dir", "proxy_acme_webroot", "proxy_mount_dir"):
         _absolute(v, name, host, p)
     if not (isinstance(v.get("proxy_worker_gid"), int) and 0 <= v["proxy_worker_gid"] <= 65535):
         p.add("proxy_worker_gid", host, f"{v.get('proxy_worker_gid')!r} is not a group ID",
@@ -291,6 +295,12 @@ def check_certbot(v: Values, host: str, p: Problems, controller_file: Callable[[
               f"use one of {', '.join(TSIG_ALGORITHMS)}")
     if v.get("certbot_rfc2136_server") and not _address_or_name(v["certbot_rfc2136_server"]):
         p.add("certbot_rfc2136_server", host, f"{v['certbot_rfc2136_server']!r} is neither an address nor a host name", "give the DNS server's address")
+    if v.get("certbot_rfc2136_key_name") and not _HOSTNAME.fullmatch(v["certbot_rfc2136_key_name"]):
+        p.add("certbot_rfc2136_key_name", host, f"{v['certbot_rfc2136_key_name']!r} is not a TSIG key name (a DNS name)",
+              "give the key's name as the DNS server has it, such as certbot.campus.example")
+    for entry in v.get("certbot_no_proxy") or []:
+        if not isinstance(entry, str) or not _NO_PROXY_ENTRY.fullmatch(entry):
+            p.add("certbot_no_proxy", host, f"{entry!r} is not a NO_PROXY entry", "give one name, .domain, address or CIDR range per item")
     if v.get("certbot_rfc2136_key_secret") and not _BASE64.fullmatch(v["certbot_rfc2136_key_secret"]):
         p.add("certbot_rfc2136_key_secret", host, "is not base64 (value not shown)", "give the TSIG secret as the DNS server has it")
     _at_least(v, "certbot_dns_propagation_seconds", 0, host, p)
@@ -328,6 +338,10 @@ def check_portainer(v: Values, host: str, p: Problems) -> None:
     for name in ("portainer_agent_network", "portainer_proxy_network"):
         _network_name(v, name, host, p)
     _at_least(v, "portainer_wait_timeout", 1, host, p)
+    secret = v.get("portainer_agent_secret") or ""
+    if secret and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{16,}", secret):
+        p.add("portainer_agent_secret", host, "is shorter than 16 characters or holds characters other than letters, digits and ._~+/=- "
+              "(value not shown)", "give a longer random string, or leave it empty to have one generated")
 
 
 def check_stacks(v: Values, host: str, p: Problems) -> None:

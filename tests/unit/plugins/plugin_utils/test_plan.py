@@ -133,6 +133,13 @@ def test_a_setting_of_the_whole_swarm_set_differently_per_host(inventory: dict[s
     assert "another long secret" not in password and "(not shown)" in password
 
 
+def test_an_edge_host_that_is_drained_serves_nothing(inventory: dict[str, HostInput]) -> None:
+    set_all(inventory, proxy_sites=[{"names": ["app.campus.test"], "upstream": "web:80"}])
+    inventory["m1"].values["swarm_availability"] = "drain"
+    _, problems = plan_of(inventory)
+    assert any(line.startswith("swarm_availability (host m1): is drain on an edge host") for line in problems), problems
+
+
 def test_listen_port_must_be_the_join_port(inventory: dict[str, HostInput]) -> None:
     inventory["m2"].values["swarm_listen_addr"] = "0.0.0.0:2400"
     _, problems = plan_of(inventory)
@@ -158,6 +165,12 @@ def test_listen_port_must_be_the_join_port(inventory: dict[str, HostInput]) -> N
     ({"firewall_ssh_sources": ["192.0.2.0/24"]}, "Ansible connects from 172.28.10.1, which firewall_ssh_sources (192.0.2.0/24) does not allow"),
     ({"swarm_reserved_ranges": [{"name": "campus core", "cidr": "10.0.0.0/9"}]}, "10.0.0.0/9"),
     ({"portainer_admin_password": "short"}, "portainer_admin_password (every host): is shorter than 12 characters"),
+    ({"portainer_admin_password": "long enough secret", "portainer_agent_secret": 'a"b'}, "portainer_agent_secret (every host): is shorter than 16"),
+    ({"firewall_public_ports": [80, 443, 2377]}, "firewall_public_ports (every host): 2377 is a swarm port"),
+    ({"firewall_cluster_addresses": ["172.28.10.0/28"]}, "firewall_cluster_addresses: does not hold 172.28.10.21, the address of w1"),
+    ({"networks_ingress_mtu": 1500}, "networks_ingress_mtu: 1500 is larger than the underlay MTU 1450"),
+    ({"certbot_rfc2136_key_name": "not a name!"}, "'not a name!' is not a TSIG key name"),
+    ({"proxy_mount_dir": "campus"}, "proxy_mount_dir (every host): 'campus' is not an absolute path"),
 ])
 def test_values_a_role_would_take_but_that_cannot_work(inventory: dict[str, HostInput], values: dict[str, Any], expected: str) -> None:
     set_all(inventory, **values)
