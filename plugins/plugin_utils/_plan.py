@@ -135,6 +135,17 @@ def _interface_of(node: Mapping[str, Any], address: str) -> dict[str, Any] | Non
     return None
 
 
+def _link_of(node: Mapping[str, Any], address: str) -> dict[str, Any] | None:
+    """The interface that carries ``address``, else (an address that is not the host's, reported elsewhere) the
+    interface of its default route."""
+    found = _interface_of(node, address) if address else None
+    if found:
+        return found
+    default = ((node.get("network") or {}).get("default_ipv4") or {}).get("interface", "")
+    interfaces = (node.get("network") or {}).get("interfaces") or {}
+    return {"name": default, **interfaces[default]} if default in interfaces else None
+
+
 def advertise_address(values: Mapping[str, Any], node: Mapping[str, Any] | None) -> str:
     """The address other nodes reach this one on: swarm_advertise_addr, else its default IPv4 route's."""
     if values.get("swarm_advertise_addr"):
@@ -291,7 +302,7 @@ def underlay_mtu(v: Mapping[str, Any], hosts: Mapping[str, HostInput], run: Sequ
     derived = []
     for host in run:
         h = hosts[host]
-        iface = _interface_of(h.node or {}, advertise_address(h.values, h.node)) if h.node else None
+        iface = _link_of(h.node, advertise_address(h.values, h.node)) if h.node else None
         if iface and isinstance(iface.get("mtu"), int):
             derived.append(iface["mtu"])
     smallest = min(derived) if derived else None
