@@ -12,7 +12,7 @@ Python 3.8+.
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Tuple, Type
 
 try:
     import docker
@@ -38,6 +38,15 @@ class DockerApiError(Exception):
     def __init__(self, msg: str) -> None:
         super().__init__(msg)
         self.msg = msg
+
+
+class ReconcileError(Exception):
+    """A refusal or failure of a module that reconciles swarm objects; ``actions`` lists what was already done."""
+
+    def __init__(self, msg: str, actions: Optional[List[str]] = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.actions = list(actions or [])
 
 
 class DockerApi:

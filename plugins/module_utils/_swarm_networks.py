@@ -14,7 +14,7 @@ import ipaddress
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, DockerApiError
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, DockerApiError, ReconcileError
 
 MTU_OPTION = "com.docker.network.driver.mtu"
 ENCRYPTED_OPTION = "encrypted"
@@ -24,13 +24,8 @@ DEFAULT_MTU = 1500
 Obj = Dict[str, Any]
 
 
-class NetworksError(Exception):
+class NetworksError(ReconcileError):
     """A refusal; ``actions`` lists what was already done."""
-
-    def __init__(self, msg: str, actions: Optional[List[str]] = None) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.actions = list(actions or [])
 
 
 class NetworksClient:

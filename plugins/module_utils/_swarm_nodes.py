@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, ReconcileError
 
 ROLES = ("manager", "worker")
 AVAILABILITIES = ("active", "pause", "drain")
@@ -23,13 +23,8 @@ AVAILABILITIES = ("active", "pause", "drain")
 Node = Dict[str, Any]
 
 
-class SwarmNodesError(Exception):
+class SwarmNodesError(ReconcileError):
     """A refusal (bad input, an unsafe plan); ``actions`` lists what was already done."""
-
-    def __init__(self, msg: str, actions: Optional[List[str]] = None) -> None:
-        super().__init__(msg)
-        self.msg = msg
-        self.actions = list(actions or [])
 
 
 class DockerSwarmClient:
