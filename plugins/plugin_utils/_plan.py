@@ -186,11 +186,6 @@ def _node_problems(host: str, h: HostInput, p: Problems) -> None:
     elif advertise.strip("[]") not in addresses:
         p.add("swarm_advertise_addr", host, f"{advertise} is not an address of the host (it has {', '.join(addresses) or 'none'})",
               "set it to one of them in the inventory")
-    for error in address_plan_errors({name: v.get(name) for name in (
-            "docker_bip", "docker_default_address_pools", "networks_gwbridge_subnet", "swarm_default_addr_pool",
-            "swarm_subnet_size", "networks_ingress_subnet", "networks_overlays")},
-            network.get("routes") or [], v.get("swarm_reserved_ranges") or [], host):
-        p.add("address plan", host, error)
     iface = _interface_of(node, advertise) if advertise else None
     link_mtu = iface.get("mtu") if iface else None
     if v.get("docker_mtu") and isinstance(link_mtu, int) and v["docker_mtu"] > link_mtu:
@@ -204,6 +199,17 @@ def _node_problems(host: str, h: HostInput, p: Problems) -> None:
     if lockout:
         p.add("firewall_ssh_sources", host, f"the firewall would lock this run out: {lockout}",
               "add the address to firewall_ssh_sources (or fix firewall_ssh_port) in the inventory")
+
+
+def _address_problems(host: str, h: HostInput, overlays: list[dict[str, Any]], p: Problems) -> None:
+    """Every range Docker will use on this node (docker0, local pools, docker_gwbridge, the overlay pool, ingress,
+    every overlay of the run with a subnet, the stacks' too) against each other, the node's routes and the campus ranges."""
+    v, network = h.values, (h.node or {}).get("network") or {}
+    plan = {name: v.get(name) for name in ("docker_bip", "docker_default_address_pools", "networks_gwbridge_subnet",
+                                           "swarm_default_addr_pool", "swarm_subnet_size", "networks_ingress_subnet")}
+    plan["networks_overlays"] = overlays
+    for error in address_plan_errors(plan, network.get("routes") or [], v.get("swarm_reserved_ranges") or [], host):
+        p.add("address plan", host, error)
 
 
 def _unknown_names(host: str, h: HostInput, known: Sequence[str], p: Problems) -> None:
@@ -600,6 +606,9 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
                 p.add("swarm_availability", host, f"is {availability} on an edge host: nginx runs only on active nodes, so this host would serve no site",
                       "leave the edge hosts active, or take the host out of swarm_edge")
     decls = _overlay_problems(_network_decls(v, sites, portainer, p), mtu, p)
+    for host in run:
+        if hosts[host].node is not None:
+            _address_problems(host, hosts[host], [{k: val for k, val in d.items() if k != "owner"} for d in decls], p)
     wanted_init = {"swarm_data_path_port": v.get("swarm_data_path_port"), "swarm_default_addr_pool": v.get("swarm_default_addr_pool"),
                    "swarm_subnet_size": v.get("swarm_subnet_size")}
     state = swarm_state({h: (hosts[h].node or {}).get("docker") for h in run}, [h for h in managers if h in run],

@@ -178,6 +178,13 @@ def test_values_a_role_would_take_but_that_cannot_work(inventory: dict[str, Host
     assert any(expected in line for line in problems), problems
 
 
+def test_a_stack_network_subnet_is_in_the_address_plan(inventory: dict[str, HostInput]) -> None:
+    set_all(inventory, stacks_deploy=[{"name": "demo", "compose": {"services": {"web": {"image": "x"}}},
+                                       "networks": [{"name": "amqp", "subnet": "172.28.10.0/26"}]}])
+    _, problems = plan_of(inventory)
+    assert any(line.startswith("address plan (every host): ") and "demo_amqp" in line and "172.28.10.0/26" in line for line in problems), problems
+
+
 def test_an_immutable_change_to_an_existing_network(inventory: dict[str, HostInput]) -> None:
     leader = inventory["m1"].node
     assert leader is not None
