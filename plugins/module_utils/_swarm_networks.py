@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, DockerApiError, ReconcileError
 
@@ -186,7 +186,7 @@ def _publishers(services: List[Obj]) -> List[str]:
     return sorted(names)
 
 
-def make_plan(existing: List[Obj], networks: List[Mapping[str, Any]], ingress: Optional[Mapping[str, Any]]) -> Obj:
+def make_plan(existing: List[Obj], networks: Sequence[Mapping[str, Any]], ingress: Optional[Mapping[str, Any]]) -> Obj:
     """What to create, remove and re-create, and what is refused (immutable differences)."""
     by_name = {str(n.get("Name")): n for n in existing}
     create, remove, refused = [], [], []
@@ -225,7 +225,7 @@ def _wait_ingress_gone(client: Any, timeout: float, sleep: Callable[[float], Non
         sleep(0.5)
 
 
-def reconcile(client: Any, networks: List[Mapping[str, Any]], ingress: Optional[Mapping[str, Any]], check_mode: bool,
+def reconcile(client: Any, networks: Sequence[Mapping[str, Any]], ingress: Optional[Mapping[str, Any]], check_mode: bool,
               timeout: float = 60, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Obj:
     """Read all, diff, apply; the module's result (``diff`` included)."""
     existing = client.overlays()

@@ -26,6 +26,7 @@ from ansible_collections.campus.swarm.plugins.filter.proxy import swarm_no_proxy
 from ansible_collections.campus.swarm.plugins.filter.sites import certbot_certificates, proxy_certificates, proxy_sites
 from ansible_collections.campus.swarm.plugins.filter.stacks import stack_compose_errors, stack_declaration_errors, stack_networks
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksError, network_diff
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import make_plan as networks_plan
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import SwarmNodesError, declared_nodes
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import make_plan as nodes_plan
 from ansible_collections.campus.swarm.plugins.plugin_utils import _firewall as fw
@@ -384,6 +385,16 @@ def _existing_network_problems(planned: list[dict[str, Any]], existing: list[Map
                   f"`docker network rm {decl['name']}` on a manager, and re-run")
 
 
+def _networks_change(leader: Mapping[str, Any] | None, overlays: list[dict[str, Any]], ingress: Mapping[str, Any] | None) -> bool:
+    if not leader or "networks" not in leader:
+        return True
+    try:
+        found = networks_plan(list(leader["networks"]), overlays, ingress)
+    except NetworksError:
+        return True
+    return bool(found["create"] or found["remove"] or found["refused"] or found["ingress"])
+
+
 def gwbridge_plan(v: Mapping[str, Any], node: Mapping[str, Any] | None, mtu: int, host: str, p: Problems) -> dict[str, Any]:
     """docker_gwbridge as planned for this node, and whether the swarm role must (re)create it before the node joins."""
     want = {"subnet": v.get("networks_gwbridge_subnet") or "", "mtu": mtu}
@@ -668,6 +679,9 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
         host_plans[host] = entry
 
     ingress_mtu = int(v.get("networks_ingress_mtu") or 0) or mtu
+    ingress = ({"subnet": v.get("networks_ingress_subnet") or "", "mtu": ingress_mtu, "encrypted": bool(v.get("networks_ingress_encrypted"))}
+               if v.get("networks_ingress_subnet") or ingress_mtu != sm.DEFAULT_UNDERLAY_MTU or v.get("networks_ingress_encrypted") else None)
+    overlays = [{k: val for k, val in d.items() if k != "owner"} for d in decls]
     receivers = [{"host": e, "address": addresses.get(e, ""), "port": hosts[e].values.get("firewall_ssh_port", 22)}
                  for e in edge if e != certbot_host] if certs else []
     plan = {
@@ -682,11 +696,12 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
                   "port_check": bool(v.get("swarm_port_check")) and not state["all_active"]},
         "networks": {
             "underlay_mtu": mtu,
-            "overlays": [{k: val for k, val in d.items() if k != "owner"} for d in decls],
+            "overlays": overlays,
             "owners": {d["name"]: d.get("owner", "networks_overlays") for d in decls},
             # None: ingress stays as Docker made it at swarm init.
-            "ingress": {"subnet": v.get("networks_ingress_subnet") or "", "mtu": ingress_mtu, "encrypted": bool(v.get("networks_ingress_encrypted"))}
-            if v.get("networks_ingress_subnet") or ingress_mtu != sm.DEFAULT_UNDERLAY_MTU or v.get("networks_ingress_encrypted") else None,
+            "ingress": ingress,
+            # Whether module swarm_networks has anything to do, from the leader's networks as read.
+            "changes": _networks_change(leader_node, overlays, ingress),
             "esp": encrypted,
         },
         "images": {"build_host": v.get("images_build_host"),

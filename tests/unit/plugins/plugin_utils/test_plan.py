@@ -48,6 +48,8 @@ def test_a_matching_swarm_has_no_problem_and_nothing_to_do(inventory: dict[str, 
     assert plan["networks"]["underlay_mtu"] == 1450
     assert plan["networks"]["overlays"] == []
     assert plan["networks"]["ingress"] == {"subnet": "", "mtu": 1450, "encrypted": False}
+    # The leader lists no ingress network in this fixture: it would be made.
+    assert plan["networks"]["changes"] is True
 
 
 def test_firewall_rules_name_every_member_and_keep_2377_on_managers(inventory: dict[str, HostInput]) -> None:
@@ -183,6 +185,19 @@ def test_a_stack_network_subnet_is_in_the_address_plan(inventory: dict[str, Host
                                        "networks": [{"name": "amqp", "subnet": "172.28.10.0/26"}]}])
     _, problems = plan_of(inventory)
     assert any(line.startswith("address plan (every host): ") and "demo_amqp" in line and "172.28.10.0/26" in line for line in problems), problems
+
+
+def test_networks_change_only_when_the_leader_lacks_one(inventory: dict[str, HostInput]) -> None:
+    leader = inventory["m1"].node
+    assert leader is not None
+    leader["docker"]["networks"] = [{"Name": "ingress", "Driver": "overlay", "Ingress": True, "Attachable": False, "Labels": {},
+                                     "Options": {"com.docker.network.driver.mtu": "1450"}, "IPAM": {"Config": [{"Subnet": "10.0.0.0/24"}]}},
+                                    {"Name": "rabbitmq", "Driver": "overlay", "Attachable": True, "Labels": {},
+                                     "Options": {"com.docker.network.driver.mtu": "1450"}, "IPAM": {"Config": [{"Subnet": "10.0.1.0/24"}]}}]
+    set_all(inventory, networks_overlays=[{"name": "rabbitmq"}])
+    assert plan_of(inventory)[0]["networks"]["changes"] is False
+    set_all(inventory, networks_overlays=[{"name": "rabbitmq"}, {"name": "amqp"}])
+    assert plan_of(inventory)[0]["networks"]["changes"] is True
 
 
 def test_an_immutable_change_to_an_existing_network(inventory: dict[str, HostInput]) -> None:
