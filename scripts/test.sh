@@ -65,15 +65,11 @@ stage_build() {
   (cd "$out" && export ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" &&
      ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
      ansible-playbook -i localhost, -c local "$ROOT/tests/build/installed.yml" &&
-     ansible-doc -t module campus.swarm.swarm_nodes >/dev/null &&
-     ansible-doc -t module campus.swarm.swarm_port_probe >/dev/null &&
-     ansible-doc -t module campus.swarm.swarm_stack_wait >/dev/null &&
-     ansible-doc -t role campus.swarm.firewall >/dev/null &&
-     ansible-doc -t role campus.swarm.swarm >/dev/null &&
-     ansible-doc -t role campus.swarm.proxy >/dev/null &&
-     ansible-doc -t role campus.swarm.certbot >/dev/null &&
-     ansible-doc -t role campus.swarm.portainer >/dev/null &&
-     ansible-doc -t role campus.swarm.stacks >/dev/null)
+     for module in node_info plan swarm_nodes swarm_networks swarm_port_probe swarm_stack_wait firewalld_info; do
+       ansible-doc -t module "campus.swarm.$module" >/dev/null || exit 1; done &&
+     for role in plan docker firewall swarm networks images proxy certbot portainer stacks packages; do
+       ansible-doc -t role "campus.swarm.$role" >/dev/null || exit 1; done &&
+     ! ansible-doc -t filter -l campus.swarm | grep -q UNDOCUMENTED)
 }
 
 stage_molecule() {

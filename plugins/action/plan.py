@@ -107,7 +107,7 @@ class ActionModule(ActionBase):
                                                  host in run, problems)
             if first_view is None and host in run:
                 first_view = view
-        composes = self._composes(first_view, hosts[run[0]].values, str(task_vars.get("playbook_dir", ""))) if first_view and run else {}
+        composes = self._composes(first_view, hosts[run[0]].values, str(task_vars.get("playbook_dir", ""))) if first_view is not None and run else {}
         plan, found = make_plan(hosts, groups, run, Controller(file_problem=_file_problem, composes=composes, known_names=data.known_names))
         problems.extend(found.items)
         for warning in plan.get("warnings") or []:

@@ -552,6 +552,12 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
     edge = [h for h in groups.get("swarm_edge") or [] if h in hosts]
     group_names = {h: [g for g, members in groups.items() if h in members] for h in hosts}
     inventory_names = set(groups) | set(hosts) | {h for members in groups.values() for h in members}
+    if not run:
+        # Nothing to plan: say why (no managers, no swarm hosts in this play).
+        _group_problems(groups, "fail", p, warnings)
+        if not p:
+            p.add("swarm", INVENTORY, "no host of group swarm is in this run", "run the playbook on group swarm, or widen --limit")
+        return {"version": PLAN_VERSION, "run": [], "hosts": {}}, p
     first = _first(hosts, run)
     v = first.values
 

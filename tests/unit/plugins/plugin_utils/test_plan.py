@@ -381,3 +381,10 @@ def test_portainer_host_is_labelled_through_the_node_declarations(inventory: dic
     assert plan["hosts"]["m2"]["node"]["labels"]["campus.swarm.portainer"] == "true"
     assert plan["hosts"]["w1"]["node"]["labels"]["campus.swarm.portainer"] == "false"
     assert plan["swarm"]["reconcile"] is True
+
+
+def test_nothing_to_plan_says_why() -> None:
+    plan, problems = make_plan({}, {"all": [], "ungrouped": []}, [])
+    assert problems.render([]) == ["swarm_managers: the inventory group is missing or empty. Fix: put at least one host in it "
+                                   "(an odd number, 3 for a production swarm); hosts of group swarm: none."]
+    assert plan["run"] == []
