@@ -62,6 +62,8 @@ def images_missing(needed: Any, node_images: Any, wanted_ids: Any = None) -> lis
             have[tag] = image.get("Id", "")
     missing = []
     for item in needed:
+        if isinstance(item, Mapping) and not item.get("name"):
+            raise AnsibleFilterError(f"images_missing: every needed image needs a name, got {item!r}")
         name = item["name"] if isinstance(item, Mapping) else str(item)
         present = [have[form] for form in _tags(name) if form in have]
         want = wanted_ids.get(name)

@@ -38,6 +38,9 @@ def swarm_node_decls(plan: Any, hosts: Sequence[str], node_ids: Mapping[str, str
     (``node_ids``); hosts without an ID are left out."""
     if not isinstance(plan, Mapping) or "hosts" not in plan:
         raise AnsibleFilterError("swarm_node_decls: give campus_swarm_plan")
+    unplanned = [h for h in hosts if node_ids.get(h) and h not in plan["hosts"]]
+    if unplanned:
+        raise AnsibleFilterError(f"swarm_node_decls: {', '.join(unplanned)} not in the plan: run the plan role on them first")
     return [{**plan["hosts"][h]["node"], "node_id": node_ids[h]} for h in hosts if node_ids.get(h)]
 
 

@@ -75,6 +75,8 @@ def test_images_missing(needed: list[Any], wanted: dict[str, str] | None, missin
 def test_images_missing_bad() -> None:
     with pytest.raises(AnsibleFilterError, match=r"^images_missing: wanted_ids must be a dict"):
         images_missing(["a"], NODE, ["a"])
+    with pytest.raises(AnsibleFilterError, match=r"^images_missing: every needed image needs a name"):
+        images_missing([{"source": "pull"}], NODE)
 
 
 def test_archive_name() -> None:
