@@ -73,19 +73,25 @@ stage_build() {
 }
 
 stage_molecule() {
+  local start=$SECONDS
   scripts/ensure-docker.sh || return 1
   lab/node-image.sh bookworm || return 1
   lab/node-image.sh trixie || return 1
   lab/images/build.sh lab-proxy nginx demo-web demo-worker rabbitmq acme portainer-double || return 1
   lab/probe/build.sh || return 1
+  echo "--- engine and images ready in $((SECONDS - start)) s"
   local rc=0 s log
   mkdir -p "$ROOT/.cache/logs"
   for s in $(ls extensions/molecule | grep -v '^shared$'); do
     [ -f "extensions/molecule/$s/molecule.yml" ] || continue
     echo "--- molecule scenario $s"
-    log=$ROOT/.cache/logs/molecule-$s.log
+    log=$ROOT/.cache/logs/molecule-$s.log start=$SECONDS
     (cd extensions && molecule test -s "$s") 2>&1 | tee "$log"
-    [ "${PIPESTATUS[0]}" -eq 0 ] && continue
+    if [ "${PIPESTATUS[0]}" -eq 0 ]; then
+      echo "--- molecule scenario $s passed in $((SECONDS - start)) s"
+      continue
+    fi
+    echo "--- molecule scenario $s FAILED in $((SECONDS - start)) s"
     rc=1
     failures+=("molecule $s (full log: $log):"$'\n'"$(failure_excerpt "$log")")
   done
