@@ -54,6 +54,13 @@ def resolve(address: str, port: int, socktype: int) -> Tuple[int, Any]:
     return infos[0][0], infos[0][4]
 
 
+def _icmp_refusal(exc: OSError) -> str:
+    """What an ICMP answer to a UDP probe means (a connected socket reports it on send or receive), or ""."""
+    if isinstance(exc, ConnectionRefusedError):
+        return REFUSED_UDP
+    return HOST_UNREACHABLE if exc.errno == errno.EHOSTUNREACH else ""
+
+
 def _seconds(value: float) -> str:
     return f"{round(value, 1):g}"
 
@@ -165,12 +172,9 @@ class Prober:
                     next_send = now + self.retry
                     try:
                         sock.send(self.message.rstrip(b"\n"))
-                    except ConnectionRefusedError:
-                        refused = REFUSED_UDP
-                        continue
                     except OSError as exc:
-                        if exc.errno == errno.EHOSTUNREACH:
-                            refused = HOST_UNREACHABLE
+                        refused = _icmp_refusal(exc)
+                        if refused:
                             continue
                         return "error", f"cannot send: {exc.strerror or exc}"
                 sock.settimeout(max(min(next_send, deadline) - self.clock(), 0.001))
@@ -178,12 +182,9 @@ class Prober:
                     data = sock.recv(MAX_MESSAGE)
                 except socket.timeout:  # noqa: UP041 - not TimeoutError before Python 3.10, and hosts run 3.8
                     continue
-                except ConnectionRefusedError:
-                    refused = REFUSED_UDP
-                    continue
                 except OSError as exc:
-                    if exc.errno == errno.EHOSTUNREACH:
-                        refused = HOST_UNREACHABLE
+                    refused = _icmp_refusal(exc)
+                    if refused:
                         continue
                     return "error", f"cannot receive: {exc.strerror or exc}"
                 hostname = parse_answer(data, self.run_id)
