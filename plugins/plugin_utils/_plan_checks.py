@@ -42,6 +42,8 @@ _PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?")
 _VERSION3 = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")
 _CHECKSUM = re.compile(r"(sha256|sha384|sha512):[0-9a-f]{64,128}")
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*")
+# apt takes a local mirror as a file: URI too.
+_APT_URL = re.compile(r"(https?://[^\s/$.?#]|file:///)[^\s]*")
 _PROXY_URL = re.compile(r"(https?|socks5)://[^\s]+")
 _DOCKER_SIZE = re.compile(r"[1-9][0-9]*[kmgKMG]?")
 _NGINX_SIZE = re.compile(r"[0-9]+[kKmMgG]?")
@@ -115,7 +117,8 @@ def mtu_problem(mtu: int, underlay: int | None, what: str) -> str:
 def check_docker(v: Values, host: str, p: Problems) -> None:
     if v.get("docker_install_source") == "official":
         _match(v, "docker_official_version", _VERSION3, host, p, "a Docker CE release such as 28.5.2", "give MAJOR.MINOR.PATCH")
-        _match(v, "docker_official_repo_url", _URL, host, p, "an http(s) URL", "give the repository's base URL, such as https://download.docker.com/linux")
+        _match(v, "docker_official_repo_url", _APT_URL, host, p, "an http(s) or file:/// URL",
+               "give the repository's base URL, such as https://download.docker.com/linux")
         _match(v, "docker_official_gpg_key_checksum", _CHECKSUM, host, p, "a checksum such as sha256:<64 hex digits>",
                "give the key's checksum as ALGORITHM:HEX")
         if v.get("docker_official_channel") not in DOCKER_CHANNELS:

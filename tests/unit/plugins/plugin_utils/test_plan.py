@@ -180,6 +180,20 @@ def test_values_a_role_would_take_but_that_cannot_work(inventory: dict[str, Host
     assert any(expected in line for line in problems), problems
 
 
+@pytest.mark.parametrize(("url", "refused"), [
+    ("https://download.docker.com/linux", False),
+    ("file:///srv/mirror/docker", False),
+    ("ftp://mirror.campus.test/docker", True),
+    ("download.docker.com/linux", True),
+])
+def test_the_official_repository_may_be_a_web_or_a_local_mirror(inventory: dict[str, HostInput], url: str, refused: bool) -> None:
+    set_all(inventory, docker_official_repo_url=url)
+    _, problems = plan_of(inventory)
+    assert [line for line in problems if line.startswith("docker_official_repo_url")] == (
+        [f"docker_official_repo_url (every host): {url!r} is not an http(s) or file:/// URL. Fix: give the repository's base URL, "
+         "such as https://download.docker.com/linux."] if refused else [])
+
+
 def test_a_stack_network_subnet_is_in_the_address_plan(inventory: dict[str, HostInput]) -> None:
     set_all(inventory, stacks_deploy=[{"name": "demo", "compose": {"services": {"web": {"image": "x"}}},
                                        "networks": [{"name": "amqp", "subnet": "172.28.10.0/26"}]}])
