@@ -61,7 +61,7 @@ for n in "${sizes[@]}"; do
   managers=$((n < 3 ? 1 : 3))
   dir=".lab/bench-$n" inv=".lab/bench-$n/hosts.yml"
   mkdir -p "$dir"
-  python3 lab/inventory.py --prefix campus-bench --network campus-bench --subnet 172.28.40.0/24 \
+  python3 lab/inventory.py --prefix campus-bench --network campus-bench --subnet 172.28.50.0/24 \
     --managers "$managers" --workers $((n - managers)) --suite "$SUITE" \
     --state-dir "$ROOT/.lab" --output "$inv"
   echo "bench: $n nodes ($managers managers): creating, installing the engine (not timed)"

@@ -119,4 +119,3 @@ class ActionModule(ActionBase):
             return result
         result.update(changed=False, ansible_facts={"campus_swarm_plan": plan}, _ansible_facts_cacheable=False)
         return result
-

@@ -371,7 +371,7 @@ def read_docker(client_factory: Callable[[], Any]) -> Obj:
         gwbridge = client.find("inspect docker_gwbridge", client.api.inspect_network, "docker_gwbridge")
         result["gwbridge"] = _trim_network(gwbridge) if gwbridge else None
         result["images"] = [{"Id": i.get("Id", ""), "RepoTags": list(i.get("RepoTags") or [])}
-                             for i in client.call("list images", client.api.images)]
+                            for i in client.call("list images", client.api.images)]
     except DockerApiError as exc:
         result["error"] = exc.msg
     return result

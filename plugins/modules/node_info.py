@@ -20,7 +20,7 @@ description:
   - Run without O(packages), O(units), O(files), O(contents) and O(nft_tables), its action plugin fills them with what
     the collection's roles manage on a node (each role's C(__ROLE_watch) in its C(vars/main.yml)), evaluated with
     the host's variables. The role C(campus.swarm.plan) runs it that way on every node before the plan is made.
-  - Without the Docker SDK for Python on the node, RV(node.docker.ready) is V(false) and the rest is still read.
+  - Without the Docker SDK for Python on the node, C(ready) in RV(node.docker) is V(false) and the rest is still read.
 author:
   - campus.swarm developers (!UNKNOWN)
 extends_documentation_fragment:

@@ -478,8 +478,8 @@ def _stack_problems(v: Mapping[str, Any], composes: Mapping[str, Any], p: Proble
 
 def _images(v: Mapping[str, Any], host: str, group_names: Sequence[str], sites: bool, portainer: bool) -> list[dict[str, Any]]:
     """The images this host needs: images_list, nginx on edge hosts, Portainer's, the stacks' (once each)."""
-    declared = list(v.get("images_list") or []) + [i for s in v.get("stacks_deploy") or [] if isinstance(s, Mapping)
-                                                     for i in s.get("images") or []]
+    stack_images = [i for s in v.get("stacks_deploy") or [] if isinstance(s, Mapping) for i in s.get("images") or []]
+    declared = list(v.get("images_list") or []) + stack_images
     if sites:
         declared.append({"name": v.get("proxy_image", ""), "source": v.get("proxy_image_source", "pull"), "hosts": ["swarm_edge"]})
     if portainer:

@@ -59,8 +59,9 @@ def test_paths() -> None:
 
 
 def test_file_items() -> None:
-    assert file_items(["/a", "/b"], ["1", "2"], stage="ca") == [{"path": "/a", "content": "1", "mode": "0644", "stage": "ca"},
-                                                                 {"path": "/b", "content": "2", "mode": "0644", "stage": "ca"}]
+    assert file_items(["/a", "/b"], ["1", "2"], stage="ca") == [
+        {"path": "/a", "content": "1", "mode": "0644", "stage": "ca"},
+        {"path": "/b", "content": "2", "mode": "0644", "stage": "ca"}]
     with pytest.raises(AnsibleFilterError, match="as many contents as paths"):
         file_items(["/a"], [])
 

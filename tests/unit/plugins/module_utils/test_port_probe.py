@@ -166,7 +166,6 @@ def test_targets_good() -> None:
     assert pp.targets([{"name": "m1", "address": "10.0.0.1", "port": 1, "proto": "udp"}])[0].held is False
 
 
-
 @pytest.mark.parametrize(("check", "match"), [
     (pp.endpoints, "ports must be a list of {port, proto} dicts, got None"),
     (pp.targets, "targets must be a list of {name, address, port, proto} dicts, got None"),

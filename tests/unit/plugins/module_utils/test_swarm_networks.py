@@ -68,8 +68,9 @@ def test_a_matching_swarm_changes_nothing() -> None:
 
 def test_create_and_remove_in_one_call() -> None:
     client = FakeNetworks([INGRESS, PROXY, {**PROXY, "Name": "old"}])
-    networks: list[Mapping[str, Any]] = [{"name": "proxy", "subnet": "10.201.1.0/24", "attachable": False, "mtu": 1450},
-                {"name": "amqp", "internal": True, "mtu": 1450}, {"name": "old", "state": "absent"}, {"name": "never", "state": "absent"}]
+    networks: list[Mapping[str, Any]] = [
+        {"name": "proxy", "subnet": "10.201.1.0/24", "attachable": False, "mtu": 1450},
+        {"name": "amqp", "internal": True, "mtu": 1450}, {"name": "old", "state": "absent"}, {"name": "never", "state": "absent"}]
     result = reconcile(client, networks, None, False)
     assert result["actions"] == ["create overlay network amqp", "remove overlay network old"]
     assert client.calls == [("create", "amqp"), ("remove", "old")]
@@ -100,8 +101,9 @@ def test_ingress_is_recreated_only_while_nothing_publishes_through_it() -> None:
     assert client.calls == [("remove", "ingress"), ("create", "ingress")]
     assert slept == [0.5]  # it waited once for the old one to go
     assert "subnet is 10.0.0.0/24, wanted 10.201.0.0/24" in result["actions"][0]
-    busy = FakeNetworks([INGRESS], services=[{"Spec": {"Name": "web"}, "Endpoint": {"Ports": [{"PublishMode": "ingress"}]}},
-                                              {"Spec": {"Name": "nginx"}, "Endpoint": {"Ports": [{"PublishMode": "host"}]}}])
+    busy = FakeNetworks([INGRESS], services=[
+        {"Spec": {"Name": "web"}, "Endpoint": {"Ports": [{"PublishMode": "ingress"}]}},
+        {"Spec": {"Name": "nginx"}, "Endpoint": {"Ports": [{"PublishMode": "host"}]}}])
     with pytest.raises(NetworksError, match="can only be re-created while no service publishes a port in ingress mode, and web do"):
         reconcile(busy, [], wanted, False)
     assert busy.calls == []

@@ -29,6 +29,11 @@ def plan_of(inventory: dict[str, HostInput], groups: dict[str, list[str]] | None
     return plan, problems.render(run or RUN)
 
 
+def problems_of(inventory: dict[str, HostInput], groups: dict[str, list[str]] | None = None,
+                controller: Controller | None = None) -> list[str]:
+    return plan_of(inventory, groups, controller=controller)[1]
+
+
 def set_all(inventory: dict[str, HostInput], **values: Any) -> None:
     for host in inventory.values():
         host.values.update(copy.deepcopy(values))
@@ -65,7 +70,7 @@ def test_firewall_rules_name_every_member_and_keep_2377_on_managers(inventory: d
 def test_a_worker_the_swarm_still_lists_as_manager_keeps_2377(inventory: dict[str, HostInput]) -> None:
     # The inventory made w1 a worker, but it manages the swarm until the swarm role demotes it.
     inventory["w1"].node = node("w1", manager=False, swarm_manager=True)
-    plan, _ = plan_of(inventory)
+    plan = plan_of(inventory)[0]
     assert "swarm control" in {r["name"] for r in plan["hosts"]["w1"]["firewall"]["rules"]["input"]}
 
 
@@ -105,7 +110,7 @@ def test_all_problems_at_once_each_naming_variable_hosts_and_fix(inventory: dict
     inventory["w1"].values["docker_log_max_size"] = "10 megabytes"
     inventory["w2"].values["swarm_advertise_addr"] = "192.0.2.77"
     inventory["m2"].values["certbot_email"] = "admin-at-campus"
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     joined = "\n".join(problems)
     assert "swarm_data_path_port (every host): 99 is outside 1024-49151" in joined
     assert "docker_log_max_size (host w1): '10 megabytes' is not a size Docker reads" in joined
@@ -118,7 +123,7 @@ def test_all_problems_at_once_each_naming_variable_hosts_and_fix(inventory: dict
 
 def test_a_fine_data_path_port_is_not_mentioned_with_a_pool_problem(inventory: dict[str, HostInput]) -> None:
     set_all(inventory, swarm_subnet_size=31)
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert any(line.startswith("swarm_subnet_size: 31 must be between swarm_default_addr_pool 10.0.0.0/8") for line in problems), problems
     assert not any("data_path_port" in line or "data-path" in line for line in problems)
 
@@ -127,7 +132,7 @@ def test_a_setting_of_the_whole_swarm_set_differently_per_host(inventory: dict[s
     inventory["w2"].values["swarm_port"] = 2400
     inventory["w2"].values["swarm_listen_addr"] = "0.0.0.0:2400"
     inventory["w1"].values["portainer_admin_password"] = "another long secret"
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     port = [line for line in problems if line.startswith("swarm_port:")]
     assert port == ["swarm_port: describes the whole swarm but differs between hosts (m1, m2, m3, w1: 2377; w2: 2400). "
                     "Fix: set it once for group swarm (group_vars/swarm.yml), not per host."]
@@ -138,13 +143,13 @@ def test_a_setting_of_the_whole_swarm_set_differently_per_host(inventory: dict[s
 def test_an_edge_host_that_is_drained_serves_nothing(inventory: dict[str, HostInput]) -> None:
     set_all(inventory, proxy_sites=[{"names": ["app.campus.test"], "upstream": "web:80"}])
     inventory["m1"].values["swarm_availability"] = "drain"
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert any(line.startswith("swarm_availability (host m1): is drain on an edge host") for line in problems), problems
 
 
 def test_listen_port_must_be_the_join_port(inventory: dict[str, HostInput]) -> None:
     inventory["m2"].values["swarm_listen_addr"] = "0.0.0.0:2400"
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert any(line.startswith("swarm_listen_addr (host m2): listens on port 2400 but nodes join through swarm_port 2377") for line in problems)
 
 
@@ -176,7 +181,7 @@ def test_listen_port_must_be_the_join_port(inventory: dict[str, HostInput]) -> N
 ])
 def test_values_a_role_would_take_but_that_cannot_work(inventory: dict[str, HostInput], values: dict[str, Any], expected: str) -> None:
     set_all(inventory, **values)
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert any(expected in line for line in problems), problems
 
 
@@ -188,7 +193,7 @@ def test_values_a_role_would_take_but_that_cannot_work(inventory: dict[str, Host
 ])
 def test_the_official_repository_may_be_a_web_or_a_local_mirror(inventory: dict[str, HostInput], url: str, refused: bool) -> None:
     set_all(inventory, docker_official_repo_url=url)
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert [line for line in problems if line.startswith("docker_official_repo_url")] == (
         [f"docker_official_repo_url (every host): {url!r} is not an http(s) or file:/// URL. Fix: give the repository's base URL, "
          "such as https://download.docker.com/linux."] if refused else [])
@@ -197,7 +202,7 @@ def test_the_official_repository_may_be_a_web_or_a_local_mirror(inventory: dict[
 def test_a_stack_network_subnet_is_in_the_address_plan(inventory: dict[str, HostInput]) -> None:
     set_all(inventory, stacks_deploy=[{"name": "demo", "compose": {"services": {"web": {"image": "x"}}},
                                        "networks": [{"name": "amqp", "subnet": "172.28.10.0/26"}]}])
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert any(line.startswith("address plan (every host): ") and "demo_amqp" in line and "172.28.10.0/26" in line for line in problems), problems
 
 
@@ -218,10 +223,10 @@ def test_an_immutable_change_to_an_existing_network(inventory: dict[str, HostInp
     leader = inventory["m1"].node
     assert leader is not None
     leader["docker"]["networks"] = [{"Name": "proxy", "Driver": "overlay", "Attachable": True, "Labels": {},
-                                                  "Options": {"com.docker.network.driver.mtu": "1450"},
-                                                  "IPAM": {"Config": [{"Subnet": "10.211.1.0/24"}]}}]
+                                     "Options": {"com.docker.network.driver.mtu": "1450"},
+                                     "IPAM": {"Config": [{"Subnet": "10.211.1.0/24"}]}}]
     set_all(inventory, networks_overlays=[{"name": "proxy", "subnet": "10.211.9.0/24"}])
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert any("overlay network proxy exists with other settings than declared: subnet is 10.211.1.0/24, wanted 10.211.9.0/24" in line
                for line in problems), problems
 
@@ -231,14 +236,14 @@ def test_a_node_of_another_swarm_and_a_changed_init_setting(inventory: dict[str,
     assert stranger is not None
     stranger["docker"]["swarm"]["node_id"] = "stranger"
     set_all(inventory, swarm_data_path_port=4790)
-    _, problems = plan_of(inventory)
+    problems = problems_of(inventory)
     assert any(line.startswith("swarm_managers (host w2): the host is an active member of a different swarm (node ID stranger") for line in problems)
     assert any(line.startswith("swarm_data_path_port: is 4790 in the inventory but the swarm was initialised with 4789") for line in problems)
 
 
 def test_inventory_groups(inventory: dict[str, HostInput]) -> None:
     groups = dict(GROUPS, swarm_workers=["w1", "w2", "m3"], swarm_managers=["m1", "m2", "m3", "w1"])
-    _, problems = plan_of(inventory, groups)
+    problems = problems_of(inventory, groups)
     assert any(line.startswith("swarm_workers: m3, w1 are also in swarm_managers") for line in problems)
     assert any("4 managers tolerate 1 failure, the same as 3, and need 3 for quorum" in line for line in problems)
     set_all(inventory, swarm_manager_count_policy="warn")
@@ -261,7 +266,7 @@ def test_certificates_and_edge_hosts(inventory: dict[str, HostInput]) -> None:
     ssh = next(r for r in plan["hosts"]["w2"]["firewall"]["rules"]["input"] if r["name"] == "ssh")
     assert ssh["v4"] is None  # 0.0.0.0/0 already covers it
     set_all(inventory, certbot_host="m2")
-    _, problems = plan_of(inventory, groups)
+    problems = problems_of(inventory, groups)
     assert any(line.startswith("certbot_host: 'm2' is not in group swarm_edge") for line in problems)
 
 
@@ -296,7 +301,7 @@ def test_stack_compose_problems_come_from_the_controller(inventory: dict[str, Ho
     set_all(inventory, stacks_deploy=[{"name": "demo", "compose": "missing.yml"}, {"name": "shop", "compose": "shop.yml"}])
     controller = Controller(composes={"demo": "compose file missing.yml not found on the controller",
                                       "shop": {"services": {"web": {"image": "x", "secrets": ["nope"]}}}})
-    _, problems = plan_of(inventory, controller=controller)
+    problems = problems_of(inventory, controller=controller)
     assert "stacks_deploy: stack demo: compose file missing.yml not found on the controller." in problems
     assert any("service web uses secrets nope, declared neither" in line for line in problems)
 
@@ -304,7 +309,7 @@ def test_stack_compose_problems_come_from_the_controller(inventory: dict[str, Ho
 def test_misspelt_variables_are_named_with_a_suggestion(inventory: dict[str, HostInput]) -> None:
     inventory["w1"].names = ["swarm_advertse_addr", "swarm_labels", "other_var"]
     controller = Controller(known_names=["swarm_advertise_addr", "swarm_labels"])
-    _, problems = plan_of(inventory, controller=controller)
+    problems = problems_of(inventory, controller=controller)
     assert problems == ["swarm_advertse_addr (host w1): is set but no campus.swarm role has this variable (did you mean swarm_advertise_addr?). "
                         "Fix: fix the name in the inventory (ansible-doc -t role campus.swarm.<role> lists each role's variables)."]
 
@@ -336,7 +341,7 @@ def test_managers_of_two_swarms() -> None:
 
 
 def test_reconcile_needed_only_when_a_node_differs(inventory: dict[str, HostInput]) -> None:
-    plan, _ = plan_of(inventory)
+    plan = plan_of(inventory)[0]
     decls = {h: plan["hosts"][h]["node"] for h in RUN}
     assert inventory["m1"].node is not None
     leader = inventory["m1"].node["docker"]
@@ -381,7 +386,7 @@ def test_no_proxy_from_the_inventory(inventory: dict[str, HostInput]) -> None:
         h.ansible_host = f"{host}.campus.test"
     inventory["w1"].values["swarm_advertise_addr"] = "172.28.10.21"
     set_all(inventory, docker_proxy_no_proxy=[".campus.test"], docker_bip="172.79.0.1/24")
-    plan, _ = plan_of(inventory)
+    plan = plan_of(inventory)[0]
     assert plan["hosts"]["m1"]["no_proxy"] == [
         "localhost", "127.0.0.1", "::1", "m1", "m1.campus.test", "m2", "m2.campus.test", "m3", "m3.campus.test",
         "w1", "w1.campus.test", "172.28.10.21", "w2", "w2.campus.test", "10.0.0.0/8", "172.79.0.1/24", ".campus.test"]
@@ -391,7 +396,7 @@ def test_no_proxy_from_the_inventory(inventory: dict[str, HostInput]) -> None:
 
 def test_portainer_host_is_labelled_through_the_node_declarations(inventory: dict[str, HostInput]) -> None:
     set_all(inventory, portainer_admin_password="long enough secret", portainer_host="m2")
-    plan, _ = plan_of(inventory)
+    plan = plan_of(inventory)[0]
     assert plan["hosts"]["m2"]["node"]["labels"]["campus.swarm.portainer"] == "true"
     assert plan["hosts"]["w1"]["node"]["labels"]["campus.swarm.portainer"] == "false"
     assert plan["swarm"]["reconcile"] is True
