@@ -69,6 +69,7 @@ stage_build() {
        ansible-doc -t module "campus.swarm.$module" >/dev/null || exit 1; done &&
      for role in plan docker firewall swarm networks images proxy certbot portainer stacks packages; do
        ansible-doc -t role "campus.swarm.$role" >/dev/null || exit 1; done &&
+     ansible-doc -t lookup campus.swarm.template >/dev/null &&
      ! ansible-doc -t filter -l campus.swarm | grep -q UNDOCUMENTED)
 }
 

@@ -13,6 +13,7 @@ variable manager gives them for the running play).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,17 +35,26 @@ class RoleData:
 
     def __init__(self, loader: Any, roles: tuple[str, ...] = ROLES, roles_dir: Path = ROLES_DIR) -> None:
         self.roles = roles
-        self.options: dict[str, dict[str, Any]] = {}
+        self._loader = loader
+        self._roles_dir = roles_dir
         self.defaults: dict[str, Any] = {}
         self.role_vars: dict[str, Any] = {}
         for role in roles:
-            specs = _load(loader, roles_dir / role / "meta" / "argument_specs.yml", trusted=False) or {}
+            self.defaults.update(_load(loader, roles_dir / role / "defaults" / "main.yml", trusted=True) or {})
+            self.role_vars.update(_load(loader, roles_dir / role / "vars" / "main.yml", trusted=True) or {})
+
+    @functools.cached_property
+    def options(self) -> dict[str, dict[str, Any]]:
+        """Each role's options of entry point ``main``; loaded when first asked for (node_info, which runs
+        once per host, needs only the defaults and vars, and the specs are the larger half to parse)."""
+        result = {}
+        for role in self.roles:
+            specs = _load(self._loader, self._roles_dir / role / "meta" / "argument_specs.yml", trusted=False) or {}
             options = dict(((specs.get("argument_specs") or {}).get("main") or {}).get("options") or {})
             # The plan itself: what the roles read, not a setting the plan checks.
             options.pop("campus_swarm_plan", None)
-            self.options[role] = options
-            self.defaults.update(_load(loader, roles_dir / role / "defaults" / "main.yml", trusted=True) or {})
-            self.role_vars.update(_load(loader, roles_dir / role / "vars" / "main.yml", trusted=True) or {})
+            result[role] = options
+        return result
 
     @property
     def known_names(self) -> list[str]:
