@@ -14,7 +14,7 @@ from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
 from ansible.utils.display import Display
 
-from ansible_collections.campus.swarm.plugins.plugin_utils._plan import Controller, HostInput, make_plan
+from ansible_collections.campus.swarm.plugins.plugin_utils._plan import Controller, HostInput, make_plan, without_hosts
 from ansible_collections.campus.swarm.plugins.plugin_utils._plan_problems import Problems, check_arguments
 from ansible_collections.campus.swarm.plugins.plugin_utils._role_vars import HostView, RoleData, RoleVarError, host_variables
 
@@ -94,7 +94,11 @@ class ActionModule(ActionBase):
         if not isinstance(nodes, Mapping):
             result.update(failed=True, msg="campus.swarm.plan: nodes must map each host to the node of its campus.swarm.node_info result")
             return result
-        groups = {name: list(members) for name, members in (task_vars.get("groups") or {}).items()}
+        removed = self._task.args.get("removed") or []
+        if not isinstance(removed, list) or not all(isinstance(h, str) for h in removed):
+            result.update(failed=True, msg="campus.swarm.plan: removed must be a list of inventory host names")
+            return result
+        groups = without_hosts(task_vars.get("groups") or {}, removed)
         swarm = groups.get("swarm") or []
         run = [h for h in task_vars.get("ansible_play_hosts") or [] if h in swarm]
         data = RoleData(self._loader)

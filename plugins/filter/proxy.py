@@ -21,10 +21,11 @@ def _list(value: Any, label: str) -> list[str]:
 def swarm_no_proxy(hosts: list[str], hostvars: Any, ranges: list[str] | None = None, extra: list[str] | None = None) -> list[str]:
     """Everything the nodes reach without the proxy: loopback, every node's inventory name,
     ``ansible_host`` and ``swarm_advertise_addr``, the address ranges Docker uses, then the
-    user's additions; no duplicates. Inventory only (no facts), so that every run, limited
-    or not, computes the same list and the engine is not restarted for nothing."""
+    user's additions; no duplicates. Inventory only (no facts), and the hosts in the order
+    of their names (not of the groups, which swapping a manager and a worker reorders), so
+    that every run, limited or not, computes the same list and no engine restarts for nothing."""
     entries = list(LOOPBACK)
-    for host in _list(hosts, "hosts"):
+    for host in sorted(_list(hosts, "hosts")):
         hv = hostvars[host]
         entries.append(host)
         for value in (hv.get("ansible_host"), hv.get("swarm_advertise_addr")):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksError, network_diff
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_removal import RemovalInputError, host_names
 from ansible_collections.campus.swarm.plugins.plugin_utils import _swarm_math as sm
 from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
@@ -59,6 +60,12 @@ def swarm_network_diff(existing: dict[str, Any], desired: dict[str, Any]) -> lis
     return network_diff(existing, desired)
 
 
+@reports("swarm_host_list", RemovalInputError)
+def swarm_host_list(names: Any) -> list[str]:
+    """The host names given as a list or as ``a,b`` (``-e nodes=a,b``): trimmed, once each, in order."""
+    return host_names(names)
+
+
 class FilterModule:
     """Swarm filters."""
 
@@ -71,4 +78,5 @@ class FilterModule:
             "swarm_address_pool_errors": swarm_address_pool_errors,
             "swarm_unknown_vars": swarm_unknown_vars,
             "swarm_network_diff": swarm_network_diff,
+            "swarm_host_list": swarm_host_list,
         }

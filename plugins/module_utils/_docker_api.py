@@ -12,7 +12,9 @@ Python 3.8+.
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable, List, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Tuple, Type
+
+from ansible.module_utils.basic import missing_required_lib
 
 try:
     import docker
@@ -79,3 +81,26 @@ class DockerApi:
 def api_client(base_url: str = DEFAULT_DOCKER_HOST, timeout: int = 60) -> DockerApi:
     """The client every module uses; raises DockerApiError when the daemon cannot be reached."""
     return DockerApi(base_url, timeout)
+
+
+def _fail(module: Any, msg: str, actions: List[str]) -> NoReturn:
+    module.fail_json(msg=msg, actions=actions, changed=bool(actions))
+    raise SystemExit(1)  # fail_json exits; a stand-in that returns must not go on
+
+
+def run_reconcile(module: Any, make_client: Callable[[DockerApi], Any], run: Callable[[Any], Dict[str, Any]],
+                  input_errors: Tuple[Type[Exception], ...] = ()) -> Dict[str, Any]:
+    """What every module that reconciles swarm objects does around its work: the Docker SDK checked, the client
+    made (``make_client`` over :func:`api_client` with the module's ``docker_host`` and ``timeout``) and ``run``
+    with it; a failed call, bad input or a refusal ends the module, a refusal with what was already done."""
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+        raise SystemExit(1)
+    try:
+        return run(make_client(api_client(module.params["docker_host"], module.params["timeout"])))
+    except DockerApiError as exc:
+        _fail(module, exc.msg, [])
+    except ReconcileError as exc:
+        _fail(module, exc.msg, exc.actions)
+    except input_errors as exc:
+        _fail(module, str(exc), [])

@@ -5,8 +5,13 @@
 Private to campus.swarm.swarm_nodes. The logic is pure; the Docker API sits
 behind :class:`DockerSwarmClient` (over the collection's
 :class:`~._docker_api.DockerApi`, whose failures raise ``DockerApiError``),
-which tests replace with a fake offering the same four methods (``info``,
-``nodes``, ``inspect_node``, ``update_node``). Runs on the managed host:
+which tests replace with a fake offering the same five methods (``info``,
+``nodes``, ``inspect_node``, ``update_node``, ``remove_node``).
+
+A host re-imaged under the same name joins as a new node and leaves its old
+entry ``down`` for ever. Such a stale entry (not declared, not ``ready``, with
+the hostname of a declared node that is ``ready``) is removed, a manager's first
+demoted, with the quorum checked as for any demotion. Runs on the managed host:
 Python 3.8+.
 """
 
@@ -28,7 +33,7 @@ class SwarmNodesError(ReconcileError):
 
 
 class DockerSwarmClient:
-    """The four Docker API calls the reconciler needs; a failed call raises DockerApiError."""
+    """The five Docker API calls the reconciler needs; a failed call raises DockerApiError."""
 
     def __init__(self, docker: DockerApi) -> None:
         self.docker = docker
@@ -44,6 +49,9 @@ class DockerSwarmClient:
 
     def update_node(self, node_id: str, version: int, node_spec: Dict[str, Any]) -> None:
         self.docker.call(f"update node {node_id}", self.docker.api.update_node, node_id, version, node_spec)
+
+    def remove_node(self, node_id: str, force: bool) -> None:
+        self.docker.call(f"remove node {node_id}", self.docker.api.remove_node, node_id, force=force)
 
 
 class DeclaredNode:
@@ -238,15 +246,51 @@ def _view(node: Node) -> Dict[str, Any]:
     return {"role": _role(node), "availability": _availability(node), "labels": _labels(node)}
 
 
+class Stale:
+    """An old entry of a re-imaged host: not declared, not ``ready``, the hostname of a declared ``ready`` node.
+    Right after a leader election an entry that will never answer again is ``unknown``, not yet ``down``."""
+
+    def __init__(self, node: Node, successor: DeclaredNode) -> None:
+        self.node = node
+        self.successor = successor
+        self.manager = _is_manager(node)
+
+    def actions(self) -> List[str]:
+        who = f"stale entry {self.node['ID']} of {_hostname(self.node)}"
+        why = f"{_state(self.node)}; {self.successor.name} is node {self.successor.node_id} now"
+        return ([f"demote {who}"] if self.manager else []) + [f"remove {who} ({why})"]
+
+
 class _Plan:
-    def __init__(self, updates: List[Change], promotions: List[Change], demotions: List[Change]) -> None:
+    def __init__(self, updates: List[Change], promotions: List[Change], demotions: List[Change],
+                 stale: Optional[List[Stale]] = None) -> None:
         self.updates = updates
         self.promotions = promotions
         self.demotions = demotions
+        self.stale = stale or []
 
     @property
-    def changes(self) -> List[Change]:
-        return self.updates + self.promotions + self.demotions
+    def changes(self) -> List[Any]:
+        return self.updates + self.promotions + self.demotions + self.stale
+
+    def actions(self) -> List[str]:
+        return [a for c in self.changes for a in c.actions()]
+
+
+def stale_entries(nodes: List[Node], declared: List[DeclaredNode]) -> List[Stale]:
+    """The old entries of re-imaged hosts, by hostname; a hostname two declared nodes share is left alone."""
+    by_id = {n["ID"]: n for n in nodes}
+    live: Dict[str, List[DeclaredNode]] = {}
+    for d in declared:
+        node = by_id.get(d.node_id)
+        if node is not None:
+            live.setdefault(_hostname(node), []).append(d)
+    declared_ids = {d.node_id for d in declared}
+    return [
+        Stale(n, live[_hostname(n)][0]) for n in sorted(nodes, key=lambda n: (_hostname(n), n["ID"]))
+        if n["ID"] not in declared_ids and _state(n) != "ready" and len(live.get(_hostname(n), [])) == 1
+        and _state(by_id[live[_hostname(n)][0].node_id]) == "ready"
+    ]
 
 
 def _check_swarm(info: Dict[str, Any]) -> str:
@@ -295,7 +339,12 @@ def make_plan(local_id: str, nodes: List[Node], declared: List[DeclaredNode], ex
         if problem:
             raise SwarmNodesError(problem)
         managers.pop(change.declared.node_id, None)
-    return _Plan(updates, promotions, demotions)
+    stale = stale_entries(nodes, declared)
+    for entry in stale:
+        # A stale manager is unreachable: demoting it only ever helps the quorum, unless none would be left.
+        if entry.manager:
+            managers.pop(entry.node["ID"], None)
+    return _Plan(updates, promotions, demotions, stale)
 
 
 def _apply(client: Any, change: Change) -> None:
@@ -315,6 +364,23 @@ def _wait_for_reachable(client: Any, node_ids: List[str], timeout: float,
         sleep(1.0)
 
 
+def _remove_stale(client: Any, entry: Stale, timeout: float, sleep: Callable[[float], None],
+                  clock: Callable[[], float]) -> None:
+    """Demote a stale manager and wait until raft let it go (Docker refuses to remove a manager), then remove it."""
+    node_id = entry.node["ID"]
+    if entry.manager:
+        fresh = client.inspect_node(node_id)
+        client.update_node(node_id, int((fresh.get("Version") or {}).get("Index", 0)), dict(_spec(fresh), Role="worker"))
+        deadline = clock() + timeout
+        while _is_manager(client.inspect_node(node_id)):
+            if clock() >= deadline:
+                raise SwarmNodesError(f"stale entry {node_id} of {_hostname(entry.node)} is still a manager {int(timeout)} s "
+                                      "after its demotion")
+            sleep(1.0)
+    # Docker removes only a node that is down without force; one still unknown goes by force.
+    client.remove_node(node_id, force=_state(client.inspect_node(node_id)) != "down")
+
+
 def reconcile(client: Any, declared: List[DeclaredNode], labels_exclusive: bool = False, check_mode: bool = False,
               timeout: float = 60, sleep: Callable[[float], None] = time.sleep,
               clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
@@ -322,7 +388,7 @@ def reconcile(client: Any, declared: List[DeclaredNode], labels_exclusive: bool 
     local_id = _check_swarm(client.info())
     nodes = client.nodes()
     plan = make_plan(local_id, nodes, declared, labels_exclusive)
-    actions = [a for c in plan.changes for a in c.actions()]
+    actions = plan.actions()
     done: List[str] = []
     if not check_mode:
         for change in plan.updates + plan.promotions:
@@ -338,9 +404,16 @@ def reconcile(client: Any, declared: List[DeclaredNode], labels_exclusive: bool 
                 _apply(client, change)
                 done.extend(change.actions())
                 current = client.nodes()
+        for entry in plan.stale:
+            try:
+                _remove_stale(client, entry, timeout, sleep, clock)
+            except SwarmNodesError as exc:
+                raise SwarmNodesError(f"{exc.msg} (done so far: {'; '.join(done) or 'nothing'})", done) from None
+            done.extend(entry.actions())
+    stale_ids = {e.node["ID"] for e in plan.stale}
     by_id = {n["ID"]: n for n in nodes}
-    planned = {c.declared.node_id: c.target for c in plan.changes}
-    predicted = {i: dict(n, Spec=planned[i]) if i in planned else n for i, n in by_id.items()}
+    planned = {c.declared.node_id: c.target for c in plan.changes if isinstance(c, Change)}
+    predicted = {i: dict(n, Spec=planned[i]) if i in planned else n for i, n in by_id.items() if i not in stale_ids}
     final = {n["ID"]: n for n in client.nodes()} if actions and not check_mode else predicted
     declared_ids = {d.node_id for d in declared}
     return {

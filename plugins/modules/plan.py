@@ -42,6 +42,14 @@ options:
         C(swarm) without an entry is taken as outside the run.
     type: dict
     required: true
+  removed:
+    description:
+      - Inventory hosts that are leaving the swarm (C(playbooks/remove_node.yml) gives those it removed). The plan
+        takes them as if the inventory had them in no group, so no firewall rule of the other hosts admits their
+        addresses any more.
+    type: list
+    elements: str
+    default: []
 seealso:
   - module: campus.swarm.node_info
 """

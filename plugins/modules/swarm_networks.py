@@ -127,10 +127,10 @@ networks:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DOCKER_IMPORT_ERROR, HAS_DOCKER, DockerApiError, api_client
-from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksClient, NetworksError, reconcile
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import run_reconcile
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksClient, reconcile
 
 
 def main() -> None:
@@ -155,15 +155,9 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-    try:
-        client = NetworksClient(api_client(module.params["docker_host"], module.params["timeout"]))
-        result = reconcile(client, module.params["networks"], module.params["ingress"], module.check_mode, module.params["timeout"])
-    except NetworksError as exc:
-        module.fail_json(msg=exc.msg, actions=exc.actions, changed=bool(exc.actions))
-    except DockerApiError as exc:
-        module.fail_json(msg=exc.msg, actions=[], changed=False)
+    params = module.params
+    result = run_reconcile(module, NetworksClient,
+                           lambda client: reconcile(client, params["networks"], params["ingress"], module.check_mode, params["timeout"]))
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

@@ -20,7 +20,11 @@ description:
     node data before each demotion.
   - The module refuses to demote the manager it runs on, to promote a node that is not ready, and to run on a worker.
   - Each node is read again just before it is updated, so the update carries the node's current version.
-  - Swarm nodes that are not declared are left alone and listed in RV(unmanaged_nodes).
+  - "Swarm nodes that are not declared are left alone and listed in RV(unmanaged_nodes), with one exception: the
+    stale entry of a re-imaged host. An entry that is not declared, is not C(ready), and has the hostname of exactly one
+    declared node that is C(ready) is the old node ID of a host that joined again. It is removed (a manager's
+    demoted first, which only removes an unreachable raft member, and removed once raft let it go), and the
+    actions say so."
 author:
   - campus.swarm developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -79,7 +83,8 @@ options:
   timeout:
     description:
       - Seconds to wait for a Docker API call.
-      - Also the longest wait, after promotions, for the promoted managers to become reachable before demotions.
+      - Also the longest wait, after promotions, for the promoted managers to become reachable before demotions,
+        and for a demoted stale manager to leave raft.
     type: int
     default: 60
 notes:
@@ -127,6 +132,7 @@ actions:
   sample:
     - promote campus-lab-w1 (node id 9rxb2bycsz0eeqpo5y7i3dtuh)
     - "change labels of campus-lab-w1 (node id 9rxb2bycsz0eeqpo5y7i3dtuh): add zone=a"
+    - "remove stale entry x2l0c1ckm5ujxaf3bx6mfj0qa of campus-lab-w2 (down; campus-lab-w2 is node 9rxb2bycsz0eeqpo5y7i3dtuh now)"
 nodes:
   description:
     - The declared nodes as they are afterwards (in check mode, as they would be).
@@ -190,17 +196,11 @@ unmanaged_nodes:
 
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.campus.swarm.plugins.module_utils._docker_api import (
-    DOCKER_IMPORT_ERROR,
-    HAS_DOCKER,
-    DockerApiError,
-    api_client,
-)
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import run_reconcile
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     DockerSwarmClient,
-    SwarmNodesError,
     declared_nodes,
     reconcile,
 )
@@ -238,16 +238,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-
-    try:
-        client = DockerSwarmClient(api_client(module.params["docker_host"], module.params["timeout"]))
-        result = run_module(module.params, client, module.check_mode)
-    except DockerApiError as exc:
-        module.fail_json(msg=exc.msg, actions=[], changed=False)
-    except SwarmNodesError as exc:
-        module.fail_json(msg=exc.msg, actions=exc.actions, changed=bool(exc.actions))
+    result = run_reconcile(module, DockerSwarmClient, lambda client: run_module(module.params, client, module.check_mode))
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

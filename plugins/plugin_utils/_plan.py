@@ -541,6 +541,11 @@ def _probe_name(cert: Mapping[str, Any], sites: list[dict[str, Any]]) -> str:
     return next((n for n in names if "*" not in n), "")
 
 
+def without_hosts(groups: Mapping[str, Sequence[str]], removed: Sequence[str]) -> dict[str, list[str]]:
+    """The inventory's groups without ``removed`` (hosts leaving the swarm: remove_node.yml plans the others so)."""
+    return {name: [m for m in members if m not in removed] for name, members in groups.items()}
+
+
 def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]], run: Sequence[str],
               controller: Controller | None = None) -> tuple[dict[str, Any], Problems]:
     """The plan of a run over ``run`` (hosts of group swarm in this play), and every problem found."""

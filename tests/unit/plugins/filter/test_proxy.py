@@ -37,6 +37,11 @@ def test_no_proxy_lists_loopback_nodes_ranges_and_extras_once() -> None:
     ]
 
 
+def test_no_proxy_does_not_change_when_the_groups_reorder_the_hosts() -> None:
+    # A manager and a worker swapped in the inventory: the same list, so no engine restarts.
+    assert swarm_no_proxy(["w2", "m1", "w1"], HOSTVARS) == swarm_no_proxy(["m1", "w1", "w2"], HOSTVARS)
+
+
 def test_no_proxy_without_ranges() -> None:
     assert swarm_no_proxy(["m1"], HOSTVARS) == ["localhost", "127.0.0.1", "::1", "m1", "172.28.20.11"]
 

@@ -22,6 +22,7 @@ def test_filter_module_exports_every_filter() -> None:
     assert sorted(FilterModule().filters()) == [
         "swarm_address_pool_errors",
         "swarm_fault_tolerance",
+        "swarm_host_list",
         "swarm_join_addr",
         "swarm_manager_count_problem",
         "swarm_network_diff",
@@ -276,3 +277,24 @@ def test_network_diff(existing: dict[str, Any], desired: dict[str, Any], expecte
 def test_network_diff_bad_input(existing: Any, desired: Any) -> None:
     with pytest.raises(AnsibleFilterError, match=r"^swarm_network_diff: "):
         swarm_network_diff(existing, desired)
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("campus-w2", ["campus-w2"]),
+    (" campus-w2, campus-m3 ,campus-w2,", ["campus-w2", "campus-m3"]),
+    (["campus-m3", "campus-w1"], ["campus-m3", "campus-w1"]),
+])
+def test_host_list(given: Any, expected: list[str]) -> None:
+    assert FilterModule().filters()["swarm_host_list"](given) == expected
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ("", "swarm_host_list: nodes names no host: say which, e.g. -e nodes=campus-w2,campus-m3"),
+    (" , ", "swarm_host_list: nodes names no host"),
+    ([1, 2], "swarm_host_list: nodes must be host names, as a list or comma-separated, got [1, 2]"),
+    ({"a": 1}, "swarm_host_list: nodes must be host names"),
+])
+def test_host_list_bad_input(given: Any, message: str) -> None:
+    with pytest.raises(AnsibleFilterError) as exc:
+        FilterModule().filters()["swarm_host_list"](given)
+    assert str(exc.value).startswith(message)

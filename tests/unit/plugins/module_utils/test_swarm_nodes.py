@@ -49,18 +49,22 @@ def patch_docker(monkeypatch: pytest.MonkeyPatch, api: Any, base_url: str = "uni
 
 
 class FakeSwarm:
-    """Stands in for the Docker SDK's APIClient (and so for DockerSwarmClient, which offers the same four calls);
-    keeps node state and refuses out-of-sequence updates like Docker."""
+    """Stands in for the Docker SDK's APIClient (and so for DockerSwarmClient, which offers the same five calls);
+    keeps node state and refuses out-of-sequence updates and removals of managers or nodes that are up, like
+    Docker. ``sticky_managers``: a demoted manager keeps its raft membership (a demotion that never ends)."""
 
     def __init__(self, nodes: list[dict[str, Any]], local_id: str = "m1", *, control: bool = True,
-                 local_state: str = "active", stale_listing: bool = False, reachable_after: int = 0) -> None:
+                 local_state: str = "active", stale_listing: bool = False, reachable_after: int = 0,
+                 sticky_managers: bool = False) -> None:
         self.state = {n["ID"]: copy.deepcopy(n) for n in nodes}
         self.local_id = local_id
         self.control = control
         self.local_state = local_state
         self.stale_listing = stale_listing  # nodes() reports an old Version.Index
         self.reachable_after = reachable_after  # nodes() calls before a promoted node becomes reachable
+        self.sticky_managers = sticky_managers
         self.updates: list[tuple[str, int, dict[str, Any]]] = []
+        self.removed: list[str] = []
         self._pending: dict[str, int] = {}
 
     def info(self) -> dict[str, Any]:
@@ -95,8 +99,17 @@ class FakeSwarm:
             node["ManagerStatus"] = {"Leader": False, "Reachability": reach}
             if self.reachable_after:
                 self._pending[node_id] = self.reachable_after
-        elif old_role == "manager" and node_spec["Role"] == "worker":
+        elif old_role == "manager" and node_spec["Role"] == "worker" and not self.sticky_managers:
             node.pop("ManagerStatus", None)
+
+    def remove_node(self, node_id: str, force: bool) -> None:
+        node = self.state[node_id]
+        if node.get("ManagerStatus"):
+            raise AssertionError(f"Docker refuses to remove {node_id}: it is a manager, demote it first")
+        if node["Status"]["State"] != "down" and not force:
+            raise AssertionError(f"Docker refuses to remove {node_id}: it is not down (use --force)")
+        self.removed.append(node_id + (" force" if force and node["Status"]["State"] != "down" else ""))
+        del self.state[node_id]
 
 
 def cluster(**changes: dict[str, Any]) -> list[dict[str, Any]]:
@@ -423,3 +436,75 @@ def test_client_names_the_failed_call(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(DockerApiError, match=r"^Docker API call failed \(list nodes\) at tcp://m1:2375: 503 Server Error "
                                              r"\(\"This node is not a swarm manager\.\"\)$"):
         reconcile(client, declare(("w1", "worker")))
+
+
+def reimaged(old: str, role: str = "worker") -> list[dict[str, Any]]:
+    """The cluster after host-<old> was re-imaged and joined again as <old>b: its old entry is down."""
+    nodes = cluster(**{old: {"state": "down", "reachable": False}})
+    new = make_node(f"{old}b", role)
+    new["Description"]["Hostname"] = f"host-{old}"
+    return [*nodes, new]
+
+
+@pytest.mark.parametrize(("old", "role", "expected"), [
+    ("w2", "worker", ["remove stale entry w2 of host-w2 (down; lab-w2b is node w2b now)"]),
+    ("m3", "manager", ["demote stale entry m3 of host-m3",
+                       "remove stale entry m3 of host-m3 (down; lab-m3b is node m3b now)"]),
+])
+def test_the_old_entry_of_a_reimaged_host_is_removed(old: str, role: str, expected: list[str]) -> None:
+    fake = FakeSwarm(reimaged(old, role))
+    steady = [s for s in STEADY if s[0] != old] + [(f"{old}b", role)]
+    result = run_twice(fake, declare(*steady))
+    assert result["actions"] == expected
+    assert fake.removed == [old]
+    assert old not in fake.state and f"{old}b" in fake.state
+    # The other down entry (w3: no declared node has its hostname) is reported, not removed.
+    assert result["unmanaged_nodes"] == [{"node_id": "w3", "hostname": "host-w3", "role": "worker", "state": "down"}]
+
+
+def test_an_old_entry_still_unknown_after_an_election_goes_by_force() -> None:
+    nodes = reimaged("w2")
+    next(n for n in nodes if n["ID"] == "w2")["Status"]["State"] = "unknown"
+    fake = FakeSwarm(nodes)
+    result = run_twice(fake, declare(*[s for s in STEADY if s[0] != "w2"], ("w2b", "worker")))
+    assert result["actions"] == ["remove stale entry w2 of host-w2 (unknown; lab-w2b is node w2b now)"]
+    assert fake.removed == ["w2 force"]
+
+
+def test_a_stale_entry_is_only_reported_in_check_mode() -> None:
+    fake = FakeSwarm(reimaged("m3", "manager"))
+    steady = [s for s in STEADY if s[0] != "m3"] + [("m3b", "manager")]
+    result = reconcile(fake, declare(*steady), check_mode=True)
+    assert result["changed"] is True
+    assert result["actions"][-1] == "remove stale entry m3 of host-m3 (down; lab-m3b is node m3b now)"
+    assert fake.updates == [] and fake.removed == []
+    assert "m3" not in [n["node_id"] for n in result["unmanaged_nodes"]]
+
+
+@pytest.mark.parametrize("case", ["successor down", "successor undeclared", "hostname shared", "old entry ready"])
+def test_entries_that_are_not_stale_stay(case: str) -> None:
+    nodes = reimaged("w2")
+    by_id = {n["ID"]: n for n in nodes}
+    declared = [s for s in STEADY if s[0] != "w2"] + [("w2b", "worker")]
+    if case == "successor down":
+        by_id["w2b"]["Status"]["State"] = "down"
+    elif case == "successor undeclared":
+        declared = [s for s in declared if s[0] != "w2b"]
+    elif case == "hostname shared":
+        by_id["w1"]["Description"]["Hostname"] = "host-w2"
+    else:
+        by_id["w2"]["Status"]["State"] = "ready"
+    fake = FakeSwarm(nodes)
+    result = reconcile(fake, declare(*declared))
+    assert fake.removed == []
+    assert "w2" in [n["node_id"] for n in result["unmanaged_nodes"]]
+
+
+def test_a_stale_manager_that_stays_in_raft_stops_the_run_naming_it() -> None:
+    fake = FakeSwarm(reimaged("m3", "manager"), sticky_managers=True)
+    clock = iter(range(0, 1000, 5))
+    steady = [s for s in STEADY if s[0] != "m3"] + [("m3b", "manager")]
+    with pytest.raises(SwarmNodesError) as exc:
+        reconcile(fake, declare(*steady), timeout=20, sleep=lambda _: None, clock=lambda: next(clock))
+    assert "stale entry m3 of host-m3 is still a manager 20 s after its demotion" in exc.value.msg
+    assert fake.removed == []

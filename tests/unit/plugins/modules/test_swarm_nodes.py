@@ -8,6 +8,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from docker.errors import DockerException
 
+from ansible_collections.campus.swarm.plugins.module_utils import _docker_api
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import SwarmNodesError
 from ansible_collections.campus.swarm.plugins.modules import swarm_nodes
 from ansible_collections.campus.swarm.tests.unit.plugins.module_utils.test_swarm_nodes import (
@@ -128,7 +129,7 @@ def test_main_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
 
 
 def test_main_without_docker_sdk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(swarm_nodes, "HAS_DOCKER", False)
+    monkeypatch.setattr(_docker_api, "HAS_DOCKER", False)
     with patch_module_args({"nodes": []}), pytest.raises(SystemExit):
         swarm_nodes.main()
     out = json.loads(capsys.readouterr().out)

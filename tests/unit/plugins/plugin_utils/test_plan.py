@@ -15,6 +15,7 @@ from ansible_collections.campus.swarm.plugins.plugin_utils._plan import (
     make_plan,
     reconcile_needed,
     swarm_state,
+    without_hosts,
 )
 from ansible_collections.campus.swarm.plugins.plugin_utils._plan_problems import Problems
 
@@ -65,6 +66,17 @@ def test_firewall_rules_name_every_member_and_keep_2377_on_managers(inventory: d
     assert rules["swarm gossip"]["v4"] == sorted(["172.28.10.11", "172.28.10.12", "172.28.10.13", "172.28.10.21", "172.28.10.22"])
     manager_rules = {r["name"] for r in plan["hosts"]["m2"]["firewall"]["rules"]["input"]}
     assert "swarm control" in manager_rules
+
+
+def test_hosts_being_removed_are_planned_as_out_of_the_inventory(inventory: dict[str, HostInput]) -> None:
+    groups = without_hosts(GROUPS, ["w2", "m3"])
+    plan, problems = plan_of({h: i for h, i in inventory.items() if h in groups["swarm"]}, groups,
+                             [h for h in RUN if h not in ("w2", "m3")])
+    rules = {r["name"]: r for r in plan["hosts"]["w1"]["firewall"]["rules"]["input"]}
+    assert rules["swarm gossip"]["v4"] == sorted(["172.28.10.11", "172.28.10.12", "172.28.10.21"])
+    assert "w2" not in plan["hosts"] and "m3" not in plan["groups"]["managers"]
+    # Two managers stay: refused here, before remove_node.yml changes anything.
+    assert any(p.startswith("swarm_managers: 2 managers tolerate 0 failures") for p in problems), problems
 
 
 def test_a_worker_the_swarm_still_lists_as_manager_keeps_2377(inventory: dict[str, HostInput]) -> None:
