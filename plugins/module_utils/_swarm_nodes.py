@@ -33,7 +33,8 @@ class SwarmNodesError(ReconcileError):
 
 
 class DockerSwarmClient:
-    """The five Docker API calls the reconciler needs; a failed call raises DockerApiError."""
+    """The Docker API calls of the node modules (the reconciler uses the first five); a failed call raises
+    DockerApiError."""
 
     def __init__(self, docker: DockerApi) -> None:
         self.docker = docker
@@ -52,6 +53,9 @@ class DockerSwarmClient:
 
     def remove_node(self, node_id: str, force: bool) -> None:
         self.docker.call(f"remove node {node_id}", self.docker.api.remove_node, node_id, force=force)
+
+    def tasks(self, filters: Dict[str, Any]) -> List[Dict[str, Any]]:
+        return self.docker.call("list tasks", self.docker.api.tasks, filters=filters)
 
 
 class DeclaredNode:
@@ -364,21 +368,36 @@ def _wait_for_reachable(client: Any, node_ids: List[str], timeout: float,
         sleep(1.0)
 
 
-def _remove_stale(client: Any, entry: Stale, timeout: float, sleep: Callable[[float], None],
+def _remove_stale(client: Any, entry: Stale, done: List[str], timeout: float, sleep: Callable[[float], None],
                   clock: Callable[[], float]) -> None:
     """Demote a stale manager and wait until raft let it go (Docker refuses to remove a manager), then remove it."""
     node_id = entry.node["ID"]
     if entry.manager:
         fresh = client.inspect_node(node_id)
         client.update_node(node_id, int((fresh.get("Version") or {}).get("Index", 0)), dict(_spec(fresh), Role="worker"))
-        deadline = clock() + timeout
-        while _is_manager(client.inspect_node(node_id)):
-            if clock() >= deadline:
-                raise SwarmNodesError(f"stale entry {node_id} of {_hostname(entry.node)} is still a manager {int(timeout)} s "
-                                      "after its demotion")
-            sleep(1.0)
+        wait_until("the demoted stale entry is still a manager", lambda: [
+            f"{node_id} of {_hostname(entry.node)}"] if _is_manager(client.inspect_node(node_id)) else [], timeout, done, sleep, clock)
     # Docker removes only a node that is down without force; one still unknown goes by force.
     client.remove_node(node_id, force=_state(client.inspect_node(node_id)) != "down")
+
+
+def running_tasks(client: Any, node_ids: List[str]) -> List[Dict[str, Any]]:
+    """The tasks meant to run on the nodes ``node_ids`` (desired state running)."""
+    return [t for i in node_ids for t in client.tasks({"node": i, "desired-state": "running"})]
+
+
+def wait_until(what: str, check: Callable[[], List[str]], timeout: float, done: List[str],
+               sleep: Callable[[float], None], clock: Callable[[], float],
+               error: Callable[[str, List[str]], Exception] = SwarmNodesError) -> None:
+    """Wait until ``check`` returns nothing; else raise ``error`` naming what it returned last and what was done."""
+    deadline = clock() + timeout
+    while True:
+        left = check()
+        if not left:
+            return
+        if clock() >= deadline:
+            raise error(f"{what} after {int(timeout)} s: {', '.join(left)} (done so far: {'; '.join(done) or 'nothing'})", done)
+        sleep(2.0)
 
 
 def reconcile(client: Any, declared: List[DeclaredNode], labels_exclusive: bool = False, check_mode: bool = False,
@@ -405,10 +424,7 @@ def reconcile(client: Any, declared: List[DeclaredNode], labels_exclusive: bool 
                 done.extend(change.actions())
                 current = client.nodes()
         for entry in plan.stale:
-            try:
-                _remove_stale(client, entry, timeout, sleep, clock)
-            except SwarmNodesError as exc:
-                raise SwarmNodesError(f"{exc.msg} (done so far: {'; '.join(done) or 'nothing'})", done) from None
+            _remove_stale(client, entry, done, timeout, sleep, clock)
             done.extend(entry.actions())
     stale_ids = {e.node["ID"] for e in plan.stale}
     by_id = {n["ID"]: n for n in nodes}

@@ -32,7 +32,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 from ansible_collections.campus.swarm.plugins.module_utils._docker_api import ReconcileError
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     DeclaredNode,
-    DockerSwarmClient,
     Node,
     _check_swarm,
     _hostname,
@@ -42,6 +41,8 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     _state,
     quorum,
     reconcile,
+    running_tasks,
+    wait_until,
 )
 
 
@@ -51,13 +52,6 @@ class RemovalInputError(ValueError):
 
 class RemovalError(ReconcileError):
     """A refusal or a wait that ran out; ``actions`` lists what was already done."""
-
-
-class RemovalClient(DockerSwarmClient):
-    """swarm_nodes' client plus the call a removal needs to see the drained tasks stop."""
-
-    def tasks(self, filters: Dict[str, Any]) -> List[Dict[str, Any]]:
-        return self.docker.call("list tasks", self.docker.api.tasks, filters=filters)
 
 
 def _managers(count: int) -> str:
@@ -150,23 +144,6 @@ def plan_removal(listed: Any, names: Any, node_ids: Optional[Mapping[str, str]] 
     }
 
 
-def _running_tasks(client: Any, node_ids: List[str]) -> List[Dict[str, Any]]:
-    return [t for i in node_ids for t in client.tasks({"node": i, "desired-state": "running"})]
-
-
-def _until(what: str, check: Callable[[], List[str]], timeout: float, done: List[str],
-           sleep: Callable[[float], None], clock: Callable[[], float]) -> None:
-    """Wait until ``check`` returns nothing; else fail naming what it returned last."""
-    deadline = clock() + timeout
-    while True:
-        left = check()
-        if not left:
-            return
-        if clock() >= deadline:
-            raise RemovalError(f"{what} after {int(timeout)} s: {', '.join(left)} (done so far: {'; '.join(done) or 'nothing'})", done)
-        sleep(2.0)
-
-
 def prepare(client: Any, names: Any, node_ids: Optional[Mapping[str, str]] = None, allow_even_managers: bool = False,
             check_mode: bool = False, timeout: float = 300, sleep: Callable[[float], None] = time.sleep,
             clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
@@ -184,9 +161,9 @@ def prepare(client: Any, names: Any, node_ids: Optional[Mapping[str, str]] = Non
     result = reconcile(client, declared, check_mode=check_mode, timeout=timeout, sleep=sleep, clock=clock)
     done = list(result["actions"]) if not check_mode else []
     if not check_mode:
-        _until("tasks still run on the drained nodes", lambda: [
+        wait_until("tasks still run on the drained nodes", lambda: [
             f"{t.get('ServiceID', '?')}.{t.get('Slot', t.get('NodeID', ''))} on {names_of.get(t.get('NodeID', ''), t.get('NodeID', ''))}"
-            for t in _running_tasks(client, plan["drain"])], timeout, done, sleep, clock)
+            for t in running_tasks(client, plan["drain"])], timeout, done, sleep, clock, RemovalError)
     return dict(plan, changed=bool(result["actions"]), actions=result["actions"])
 
 
@@ -210,7 +187,7 @@ def remove(client: Any, names: Any, node_ids: Optional[Mapping[str, str]] = None
         return [f"{_hostname(n)} (node id {n['ID']})" for n in client.nodes() if n["ID"] in ids and _state(n) != "down"]
 
     with contextlib.suppress(RemovalError):  # a host that never left (unreachable) goes by force below
-        _until("still listed as up", still_ready, timeout, actions, sleep, clock)
+        wait_until("still listed as up", still_ready, timeout, actions, sleep, clock, RemovalError)
     states = {n["ID"]: _state(n) for n in client.nodes()}
     for entry in plan["remove"]:
         if entry["id"] not in states:

@@ -105,8 +105,8 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.campus.swarm.plugins.module_utils._docker_api import run_reconcile
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import DockerSwarmClient
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_removal import (
-    RemovalClient,
     RemovalInputError,
     prepare,
     remove,
@@ -133,7 +133,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    result = run_reconcile(module, RemovalClient, lambda client: run_module(module.params, client, module.check_mode),
+    result = run_reconcile(module, DockerSwarmClient, lambda client: run_module(module.params, client, module.check_mode),
                            input_errors=(RemovalInputError,))
     module.exit_json(**{k: v for k, v in result.items() if k in ("changed", "actions", "leave", "gone", "managers_after")})
 

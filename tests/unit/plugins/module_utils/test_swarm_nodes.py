@@ -506,5 +506,5 @@ def test_a_stale_manager_that_stays_in_raft_stops_the_run_naming_it() -> None:
     steady = [s for s in STEADY if s[0] != "m3"] + [("m3b", "manager")]
     with pytest.raises(SwarmNodesError) as exc:
         reconcile(fake, declare(*steady), timeout=20, sleep=lambda _: None, clock=lambda: next(clock))
-    assert "stale entry m3 of host-m3 is still a manager 20 s after its demotion" in exc.value.msg
+    assert "the demoted stale entry is still a manager after 20 s: m3 of host-m3 (done so far: nothing)" in exc.value.msg
     assert fake.removed == []
