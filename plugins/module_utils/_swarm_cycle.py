@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: campus.swarm developers
+"""Take one node out of service and back, for an engine upgrade or a reboot.
+
+Private to campus.swarm.swarm_node_cycle. ``drain`` sets the node's
+availability to ``drain`` (its role and labels kept) and waits until no task
+is meant to run on it any more (the services started them elsewhere);
+``restore`` waits until the node is ``ready`` again (a manager also
+``reachable`` in raft) and sets the availability it should have. Both run on a
+manager other than the node (the node's engine is about to stop). Runs on the
+managed host: Python 3.8+.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List
+
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
+    DeclaredNode,
+    SwarmNodesError,
+    _availability,
+    _check_swarm,
+    _is_manager,
+    _reachable,
+    _role,
+    _state,
+    reconcile,
+    running_tasks,
+    wait_until,
+)
+
+
+def _checked(client: Any, node_id: str, name: str) -> Dict[str, Any]:
+    if _check_swarm(client.info()) == node_id:
+        raise SwarmNodesError(f"{name} (node id {node_id}) is the node this module runs on: run it on another manager")
+    return client.inspect_node(node_id)
+
+
+def _set(client: Any, node: Dict[str, Any], name: str, availability: str, check_mode: bool, timeout: float,
+         sleep: Callable[[float], None], clock: Callable[[], float]) -> Dict[str, Any]:
+    declared = [DeclaredNode(node["ID"], name, _role(node), availability)]
+    return reconcile(client, declared, check_mode=check_mode, timeout=timeout, sleep=sleep, clock=clock)
+
+
+def drain(client: Any, node_id: str, name: str, check_mode: bool = False, timeout: float = 300,
+          sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
+    """Drain the node and wait until none of its tasks is meant to run any more."""
+    node = _checked(client, node_id, name)
+    result = _set(client, node, name, "drain", check_mode, timeout, sleep, clock)
+    if not check_mode:
+        wait_until(f"tasks still run on {name}", lambda: [
+            f"{t.get('ServiceID', '?')}.{t.get('Slot', '')}" for t in running_tasks(client, [node_id])],
+            timeout, list(result["actions"]), sleep, clock)
+    return {"changed": result["changed"], "actions": result["actions"], "availability_before": _availability(node)}
+
+
+def _not_back(client: Any, node_id: str, name: str) -> List[str]:
+    node = client.inspect_node(node_id)
+    if _state(node) != "ready":
+        return [f"{name} is {_state(node)}"]
+    if _is_manager(node) and not _reachable(node):
+        return [f"{name} is a manager not reachable in raft"]
+    return []
+
+
+def restore(client: Any, node_id: str, name: str, availability: str = "active", check_mode: bool = False,
+            timeout: float = 300, sleep: Callable[[float], None] = time.sleep,
+            clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
+    """Wait until the node is ready (a manager also reachable), then give it ``availability``."""
+    node = _checked(client, node_id, name)
+    if not check_mode:
+        wait_until("the node did not come back", lambda: _not_back(client, node_id, name), timeout, [], sleep, clock)
+        node = client.inspect_node(node_id)
+    result = _set(client, node, name, availability, check_mode, timeout, sleep, clock)
+    return {"changed": result["changed"], "actions": result["actions"], "availability_before": _availability(node)}

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: campus.swarm developers
+"""One node out of service and back: drained until its tasks moved, restored once ready (and reachable)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_cycle import drain, restore
+from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import SwarmNodesError
+
+from .test_swarm_removal import FakeRemovalSwarm, no_sleep, swarm
+
+
+def test_drain_keeps_the_role_and_waits_until_the_tasks_moved() -> None:
+    fake = FakeRemovalSwarm(swarm(3), tasks_linger=2)
+    result = drain(fake, "id-m2", "m2", sleep=no_sleep)
+    assert fake.calls == ["drain id-m2"]
+    assert fake.state["id-m2"]["Spec"]["Role"] == "manager"
+    assert fake.linger["id-m2"] <= 0
+    assert result == {"changed": True, "actions": ["set availability of m2 (node id id-m2) to drain (was active)"],
+                      "availability_before": "active"}
+    assert drain(fake, "id-m2", "m2", sleep=no_sleep)["changed"] is False
+
+
+def test_drain_names_the_tasks_that_do_not_move() -> None:
+    fake = FakeRemovalSwarm(swarm(3), tasks_linger=1000)
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(SwarmNodesError) as exc:
+        drain(fake, "id-w1", "w1", timeout=30, sleep=no_sleep, clock=lambda: next(clock))
+    assert exc.value.msg.startswith("tasks still run on w1 after 30 s: web.1 (done so far: set availability of w1")
+
+
+def test_the_node_being_cycled_does_not_run_it() -> None:
+    with pytest.raises(SwarmNodesError, match="is the node this module runs on"):
+        drain(FakeRemovalSwarm(swarm(3)), "id-m1", "m1")
+
+
+def test_restore_waits_until_a_manager_is_reachable_then_sets_its_availability() -> None:
+    fake = FakeRemovalSwarm(swarm(3))
+    fake.state["id-m2"]["Spec"]["Availability"] = "drain"
+    fake.state["id-m2"]["ManagerStatus"]["Reachability"] = "unreachable"
+    fake.state["id-m2"]["Status"]["State"] = "down"
+    steps = iter([("down", "unreachable"), ("ready", "unreachable"), ("ready", "reachable")])
+
+    def sleep(seconds: float) -> None:
+        del seconds
+        state, reach = next(steps)
+        fake.state["id-m2"]["Status"]["State"] = state
+        fake.state["id-m2"]["ManagerStatus"]["Reachability"] = reach
+
+    result = restore(fake, "id-m2", "m2", sleep=sleep)
+    assert fake.calls == ["active id-m2"]
+    assert result["actions"] == ["set availability of m2 (node id id-m2) to active (was drain)"]
+
+
+def test_a_node_that_does_not_come_back_is_named_and_stays_drained() -> None:
+    fake = FakeRemovalSwarm(swarm(3))
+    fake.state["id-w2"]["Spec"]["Availability"] = "drain"
+    fake.state["id-w2"]["Status"]["State"] = "down"
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(SwarmNodesError) as exc:
+        restore(fake, "id-w2", "w2", timeout=60, sleep=no_sleep, clock=lambda: next(clock))
+    assert exc.value.msg == "the node did not come back after 60 s: w2 is down (done so far: nothing)"
+    assert fake.state["id-w2"]["Spec"]["Availability"] == "drain"
+
+
+def test_check_mode_waits_for_nothing_and_changes_nothing() -> None:
+    fake = FakeRemovalSwarm(swarm(3))
+    fake.state["id-w1"]["Status"]["State"] = "down"
+    assert drain(fake, "id-w1", "w1", check_mode=True)["changed"] is True
+    assert restore(fake, "id-w1", "w1", availability="pause", check_mode=True)["changed"] is True
+    assert fake.calls == []
