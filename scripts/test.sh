@@ -65,7 +65,7 @@ stage_build() {
   (cd "$out" && export ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" &&
      ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
      ansible-playbook -i localhost, -c local "$ROOT/tests/build/installed.yml" &&
-     for module in node_info plan swarm_nodes swarm_networks swarm_port_probe swarm_stack_wait firewalld_info swarm_remove swarm_rotate; do
+     for module in node_info plan swarm_nodes swarm_networks swarm_port_probe swarm_stack_wait firewalld_info swarm_remove swarm_rotate swarm_node_cycle; do
        ansible-doc -t module "campus.swarm.$module" >/dev/null || exit 1; done &&
      for role in plan docker firewall swarm networks images proxy certbot portainer stacks packages; do
        ansible-doc -t role "campus.swarm.$role" >/dev/null || exit 1; done &&
