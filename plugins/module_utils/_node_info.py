@@ -219,13 +219,14 @@ def _group(gid: int) -> str:
 
 
 def file_state(path: str, with_content: bool = False) -> Optional[Obj]:
-    """What ``path`` is: type, mode, owner, group, mtime, and the SHA-1 of a file or a link's target."""
+    """What ``path`` is: type, mode, owner, group, mtime, ctime, and the SHA-1 of a file or a link's target.
+    ``ctime`` tells when the file was put there (dpkg renames an upgraded file into place, keeping the package's mtime)."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
     state: Obj = {"mode": f"{stat.S_IMODE(st.st_mode):04o}", "owner": _owner(st.st_uid), "group": _group(st.st_gid),
-                  "uid": st.st_uid, "gid": st.st_gid, "mtime": int(st.st_mtime), "size": st.st_size}
+                  "uid": st.st_uid, "gid": st.st_gid, "mtime": int(st.st_mtime), "ctime": int(st.st_ctime), "size": st.st_size}
     if stat.S_ISLNK(st.st_mode):
         state.update(type="link", target=os.readlink(path))
         # A link to a file (certbot's live/ links to archive/): the checksum of what it points at.

@@ -38,7 +38,7 @@ options:
     elements: str
   files:
     description:
-      - Paths or shell globs whose files, links and directories to report (type, mode, owner, group, mtime, size;
+      - Paths or shell globs whose files, links and directories to report (type, mode, owner, group, mtime, ctime, size;
         the SHA-1 of a file's content, a link's target).
     type: list
     elements: str
@@ -121,7 +121,7 @@ node:
       type: dict
     files:
       description:
-        - Per existing path C(type) (file, link, directory, other), C(mode), C(owner), C(group), C(uid), C(gid), C(mtime), C(size),
+        - Per existing path C(type) (file, link, directory, other), C(mode), C(owner), C(group), C(uid), C(gid), C(mtime), C(ctime) (when the file was put in place), C(size),
           C(checksum) (SHA-1 of a file), C(target) (of a link) and C(content) (paths of O(contents)).
       type: dict
     nft_tables:

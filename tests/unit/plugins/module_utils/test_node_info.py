@@ -122,6 +122,16 @@ def test_files_links_directories_globs_and_contents(tmp_path: Path) -> None:
     assert str(tmp_path / "missing") not in found
 
 
+def test_files_ctime_tells_when_a_file_with_an_old_mtime_was_put_in_place(tmp_path: Path) -> None:
+    # dpkg unpacks an upgraded binary with the package's mtime; only ctime says it is newer than a running engine.
+    binary = tmp_path / "dockerd"
+    binary.write_text("new\n")
+    os.utime(binary, (1000, 1000))
+    state = ni.read_files([str(binary)], [])[str(binary)]
+    assert state["mtime"] == 1000
+    assert state["ctime"] > 1000
+
+
 def test_nft_tables() -> None:
     run = fake_run({("nft", "-s", "list", "table", "inet", "campus_swarm"): (0, "table inet campus_swarm {\n}\n", ""),
                     ("nft", "-s", "list", "table", "inet", "other"): (1, "", "No such file or directory")})
