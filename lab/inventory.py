@@ -58,6 +58,8 @@ all:
     lab_state_dir: {state_dir}
     ansible_ssh_private_key_file: "{{{{ lab_state_dir }}}}/id_ed25519"
     ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    # The nodes share this machine's kernel (and its boot_id): reboot.yml tells a new boot by PID 1's start.
+    reboot_boot_time_command: cut -d' ' -f22 /proc/1/stat
     lab_network_name: {a.network}
     lab_network_subnet: {net}
     lab_image: campus-swarm-node:{a.suite}

@@ -121,8 +121,8 @@ node:
       type: dict
     files:
       description:
-        - Per existing path C(type) (file, link, directory, other), C(mode), C(owner), C(group), C(uid), C(gid), C(mtime), C(ctime) (when the file was put in place), C(size),
-          C(checksum) (SHA-1 of a file), C(target) (of a link) and C(content) (paths of O(contents)).
+        - Per existing path C(type) (file, link, directory, other), C(mode), C(owner), C(group), C(uid), C(gid), C(mtime),
+          C(ctime) (when the file was put in place), C(size), C(checksum) (SHA-1 of a file), C(target) (of a link) and C(content) (paths of O(contents)).
       type: dict
     nft_tables:
       description: Per table of O(nft_tables) the SHA-256 of its listing, '' when it is not loaded.
