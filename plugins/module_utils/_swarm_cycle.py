@@ -7,15 +7,18 @@ availability to ``drain`` (its role and labels kept) and waits until no task
 is meant to run on it any more (the services started them elsewhere);
 ``restore`` waits until the node is ``ready`` again (a manager also
 ``reachable`` in raft) and sets the availability it should have. Both run on a
-manager other than the node (the node's engine is about to stop). Runs on the
-managed host: Python 3.8+.
+manager other than the node (the node's engine is about to stop). A manager
+that just restarted or rebooted may start a raft election: the calls that raft
+refuses meanwhile ("node lost leader status", no leader) are tried again until
+the timeout. Runs on the managed host: Python 3.8+.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, TypeVar
 
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApiError
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     DeclaredNode,
     SwarmNodesError,
@@ -29,6 +32,30 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     running_tasks,
     wait_until,
 )
+
+
+T = TypeVar("T")
+
+# What a manager answers for a few seconds around a raft leader election.
+_ELECTION = ("lost leader status", "does not have a leader", "raft: failed to process", "code = Unavailable",
+             "code = DeadlineExceeded")
+
+
+def _in_election(error: DockerApiError) -> bool:
+    return any(text in error.msg for text in _ELECTION)
+
+
+def through_election(call: Callable[[], T], timeout: float, sleep: Callable[[float], None],
+                     clock: Callable[[], float]) -> T:
+    """``call()``, tried again every 2 s while raft refuses it for an election, until ``timeout``."""
+    deadline = clock() + timeout
+    while True:
+        try:
+            return call()
+        except DockerApiError as error:
+            if not _in_election(error) or clock() >= deadline:
+                raise
+        sleep(2.0)
 
 
 def _checked(client: Any, node_id: str, name: str) -> Dict[str, Any]:
@@ -46,8 +73,8 @@ def _set(client: Any, node: Dict[str, Any], name: str, availability: str, check_
 def drain(client: Any, node_id: str, name: str, check_mode: bool = False, timeout: float = 300,
           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
     """Drain the node and wait until none of its tasks is meant to run any more."""
-    node = _checked(client, node_id, name)
-    result = _set(client, node, name, "drain", check_mode, timeout, sleep, clock)
+    node = through_election(lambda: _checked(client, node_id, name), timeout, sleep, clock)
+    result = through_election(lambda: _set(client, node, name, "drain", check_mode, timeout, sleep, clock), timeout, sleep, clock)
     if not check_mode:
         wait_until(f"tasks still run on {name}", lambda: [
             f"{t.get('ServiceID', '?')}.{t.get('Slot', '')}" for t in running_tasks(client, [node_id])],
@@ -56,7 +83,12 @@ def drain(client: Any, node_id: str, name: str, check_mode: bool = False, timeou
 
 
 def _not_back(client: Any, node_id: str, name: str) -> List[str]:
-    node = client.inspect_node(node_id)
+    try:
+        node = client.inspect_node(node_id)
+    except DockerApiError as error:
+        if not _in_election(error):
+            raise
+        return [f"the swarm elects a leader ({error.msg})"]
     if _state(node) != "ready":
         return [f"{name} is {_state(node)}"]
     if _is_manager(node) and not _reachable(node):
@@ -68,9 +100,10 @@ def restore(client: Any, node_id: str, name: str, availability: str = "active", 
             timeout: float = 300, sleep: Callable[[float], None] = time.sleep,
             clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
     """Wait until the node is ready (a manager also reachable), then give it ``availability``."""
-    node = _checked(client, node_id, name)
+    node = through_election(lambda: _checked(client, node_id, name), timeout, sleep, clock)
     if not check_mode:
         wait_until("the node did not come back", lambda: _not_back(client, node_id, name), timeout, [], sleep, clock)
-        node = client.inspect_node(node_id)
-    result = _set(client, node, name, availability, check_mode, timeout, sleep, clock)
+        node = through_election(lambda: client.inspect_node(node_id), timeout, sleep, clock)
+    result = through_election(lambda: _set(client, node, name, availability, check_mode, timeout, sleep, clock),
+                              timeout, sleep, clock)
     return {"changed": result["changed"], "actions": result["actions"], "availability_before": _availability(node)}

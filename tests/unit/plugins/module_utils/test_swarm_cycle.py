@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApiError
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_cycle import drain, restore
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import SwarmNodesError
 
@@ -71,3 +74,48 @@ def test_check_mode_waits_for_nothing_and_changes_nothing() -> None:
     assert drain(fake, "id-w1", "w1", check_mode=True)["changed"] is True
     assert restore(fake, "id-w1", "w1", availability="pause", check_mode=True)["changed"] is True
     assert fake.calls == []
+
+
+class ElectingSwarm(FakeRemovalSwarm):
+    """The first ``refusals`` updates and inspections are refused as raft refuses them during a leader election."""
+
+    def __init__(self, refusals: int, message: str = "rpc error: code = Unknown desc = raft: failed to process the request: "
+                                                         "node lost leader status") -> None:
+        super().__init__(swarm(3))
+        self.refusals = refusals
+        self.message = message
+
+    def _refuse(self) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise DockerApiError(f"Docker API call failed (update node): 500 Server Error: ({self.message})")
+
+    def inspect_node(self, node_id: str) -> dict[str, Any]:
+        self._refuse()
+        return super().inspect_node(node_id)
+
+    def update_node(self, node_id: str, version: int, spec: dict[str, Any]) -> None:
+        self._refuse()
+        super().update_node(node_id, version, spec)
+
+
+def test_restore_and_drain_go_on_through_a_leader_election() -> None:
+    # Seen on the lab: the leader rebooted, came back ready, and the update of its availability was refused for a moment.
+    fake = ElectingSwarm(refusals=3)
+    fake.state["id-m2"]["Spec"]["Availability"] = "drain"
+    assert restore(fake, "id-m2", "m2", sleep=no_sleep)["changed"] is True
+    assert fake.refusals == 0
+    assert fake.state["id-m2"]["Spec"]["Availability"] == "active"
+    fake.refusals = 3
+    assert drain(fake, "id-w1", "w1", sleep=no_sleep)["changed"] is True
+    assert fake.state["id-w1"]["Spec"]["Availability"] == "drain"
+
+
+def test_an_election_that_outlasts_the_timeout_and_other_errors_stop_the_run() -> None:
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(DockerApiError, match="lost leader status"):
+        restore(ElectingSwarm(refusals=100), "id-m2", "m2", timeout=30, sleep=no_sleep, clock=lambda: next(clock))
+    other = ElectingSwarm(refusals=1, message="node id-w1 not found")
+    with pytest.raises(DockerApiError, match="not found"):
+        restore(other, "id-w1", "w1", sleep=no_sleep)
+    assert other.refusals == 0
