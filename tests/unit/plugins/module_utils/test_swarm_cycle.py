@@ -119,3 +119,29 @@ def test_an_election_that_outlasts_the_timeout_and_other_errors_stop_the_run() -
     with pytest.raises(DockerApiError, match="not found"):
         restore(other, "id-w1", "w1", sleep=no_sleep)
     assert other.refusals == 0
+
+
+class MovingSwarm(FakeRemovalSwarm):
+    """A drained node's task is started on another node, still "starting" for ``starting`` listings of its service."""
+
+    def __init__(self, starting: int) -> None:
+        super().__init__(swarm(3))
+        self.starting = starting
+
+    def tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        if "service" not in filters:
+            return super().tasks(filters)
+        self.starting -= 1
+        state = "starting" if self.starting >= 0 else "running"
+        return [{"ServiceID": "web", "Slot": 1, "NodeID": "id-w2", "Status": {"State": state}},
+                {"ServiceID": "web", "Slot": 2, "NodeID": "id-m3", "Status": {"State": "running"}}]
+
+
+def test_drain_waits_until_the_moved_tasks_run_elsewhere() -> None:
+    fake = MovingSwarm(starting=3)
+    drain(fake, "id-w1", "w1", sleep=no_sleep)
+    assert fake.starting < 0
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(SwarmNodesError) as exc:
+        drain(MovingSwarm(starting=1000), "id-w1", "w1", timeout=30, sleep=no_sleep, clock=lambda: next(clock))
+    assert exc.value.msg.startswith("the tasks moved from w1 do not run after 30 s: web.1 is starting (done so far: set availability")

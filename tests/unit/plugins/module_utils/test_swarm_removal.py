@@ -167,6 +167,8 @@ class FakeRemovalSwarm:
         node["Spec"] = dict(spec)
 
     def tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        if "service" in filters:  # the service's tasks run (on the nodes that are not drained)
+            return [{"ServiceID": filters["service"], "Slot": 1, "Status": {"State": "running"}}]
         node_id = filters["node"]
         if self.state[node_id]["Spec"]["Availability"] != "drain" or self.linger[node_id] > 0:
             self.linger[node_id] -= 1 if self.state[node_id]["Spec"]["Availability"] == "drain" else 0
