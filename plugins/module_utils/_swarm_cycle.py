@@ -33,7 +33,6 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     wait_until,
 )
 
-
 T = TypeVar("T")
 
 # What a manager answers for a few seconds around a raft leader election.

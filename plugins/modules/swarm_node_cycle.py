@@ -15,8 +15,8 @@ description:
   - O(state=drained) sets the node's availability to C(drain), its role and labels kept, and waits until no task is
     meant to run on it any more, then until the tasks its services started on other nodes run (so the next node
     drained does not take a service's last running task), or fails after O(timeout) naming the tasks.
-  - A service keeps answering through a rolling upgrade or reboot only if its replicas run on different nodes: give
-    it C(replicas_max_per_node: 1) or a spread placement preference.
+  - "A service keeps answering through a rolling upgrade or reboot only if its replicas run on different nodes: give
+    it C(replicas_max_per_node: 1) or a spread placement preference."
   - Calls that raft refuses for a moment during a leader election are tried again until O(timeout).
   - O(state=restored) waits until the node is C(ready) again, a manager also C(reachable) in raft, or fails after
     O(timeout) naming the node and its state (the node then stays drained); then it sets O(availability).

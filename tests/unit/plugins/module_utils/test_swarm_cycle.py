@@ -76,11 +76,13 @@ def test_check_mode_waits_for_nothing_and_changes_nothing() -> None:
     assert fake.calls == []
 
 
+LOST_LEADER = "rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status"
+
+
 class ElectingSwarm(FakeRemovalSwarm):
     """The first ``refusals`` updates and inspections are refused as raft refuses them during a leader election."""
 
-    def __init__(self, refusals: int, message: str = "rpc error: code = Unknown desc = raft: failed to process the request: "
-                                                         "node lost leader status") -> None:
+    def __init__(self, refusals: int, message: str = LOST_LEADER) -> None:
         super().__init__(swarm(3))
         self.refusals = refusals
         self.message = message
