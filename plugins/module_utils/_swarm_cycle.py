@@ -30,6 +30,7 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     _state,
     reconcile,
     running_tasks,
+    task_label,
     wait_until,
 )
 
@@ -71,7 +72,7 @@ def _set(client: Any, node: Dict[str, Any], name: str, availability: str, check_
 
 def _not_running(client: Any, service_ids: List[str]) -> List[str]:
     """The tasks of ``service_ids`` meant to run that do not run yet (a moved task still starting)."""
-    return [f"{t.get('ServiceID', '?')}.{t.get('Slot', '')} is {t.get('Status', {}).get('State', '?')}"
+    return [f"{task_label(t)} is {t.get('Status', {}).get('State', '?')}"
             for service_id in service_ids for t in client.tasks({"service": service_id, "desired-state": "running"})
             if t.get("Status", {}).get("State") != "running"]
 
@@ -84,9 +85,8 @@ def drain(client: Any, node_id: str, name: str, check_mode: bool = False, timeou
     services = sorted({str(t.get("ServiceID", "")) for t in running_tasks(client, [node_id])} - {""})
     result = through_election(lambda: _set(client, node, name, "drain", check_mode, timeout, sleep, clock), timeout, sleep, clock)
     if not check_mode:
-        wait_until(f"tasks still run on {name}", lambda: [
-            f"{t.get('ServiceID', '?')}.{t.get('Slot', '')}" for t in running_tasks(client, [node_id])],
-            timeout, list(result["actions"]), sleep, clock)
+        wait_until(f"tasks still run on {name}", lambda: [task_label(t) for t in running_tasks(client, [node_id])],
+                   timeout, list(result["actions"]), sleep, clock)
         wait_until(f"the tasks moved from {name} do not run", lambda: _not_running(client, services),
                    timeout, list(result["actions"]), sleep, clock)
     return {"changed": result["changed"], "actions": result["actions"], "availability_before": _availability(node)}

@@ -386,6 +386,11 @@ def running_tasks(client: Any, node_ids: List[str]) -> List[Dict[str, Any]]:
     return [t for i in node_ids for t in client.tasks({"node": i, "desired-state": "running"})]
 
 
+def task_label(task: Dict[str, Any]) -> str:
+    """A task as messages name it: SERVICE.SLOT (a global service's task: SERVICE.NODE_ID)."""
+    return f"{task.get('ServiceID', '?')}.{task.get('Slot', task.get('NodeID', ''))}"
+
+
 def wait_until(what: str, check: Callable[[], List[str]], timeout: float, done: List[str],
                sleep: Callable[[float], None], clock: Callable[[], float],
                error: Callable[[str, List[str]], Exception] = SwarmNodesError) -> None:

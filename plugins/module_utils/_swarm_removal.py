@@ -42,6 +42,7 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     quorum,
     reconcile,
     running_tasks,
+    task_label,
     wait_until,
 )
 
@@ -162,7 +163,7 @@ def prepare(client: Any, names: Any, node_ids: Optional[Mapping[str, str]] = Non
     done = list(result["actions"]) if not check_mode else []
     if not check_mode:
         wait_until("tasks still run on the drained nodes", lambda: [
-            f"{t.get('ServiceID', '?')}.{t.get('Slot', t.get('NodeID', ''))} on {names_of.get(t.get('NodeID', ''), t.get('NodeID', ''))}"
+            f"{task_label(t)} on {names_of.get(t.get('NodeID', ''), t.get('NodeID', ''))}"
             for t in running_tasks(client, plan["drain"])], timeout, done, sleep, clock, RemovalError)
     return dict(plan, changed=bool(result["actions"]), actions=result["actions"])
 
