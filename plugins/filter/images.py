@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -72,12 +73,27 @@ def images_missing(needed: Any, node_images: Any, wanted_ids: Any = None) -> lis
     return missing
 
 
-def images_archive_name(name: str, image_id: str) -> str:
-    """A file name for the archive of image ``name`` with ID ``image_id``: one per ID."""
-    digest = image_id.split(":")[-1]
+def _digest(image_id: Any) -> str:
+    digest = str(image_id).rsplit(":", maxsplit=1)[-1]
     if not re.fullmatch(r"[0-9a-f]{12,64}", digest):
         raise AnsibleFilterError(f"images_archive_name: {image_id!r} is not an image ID")
-    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-{digest[:12]}.tar"
+    return digest
+
+
+def images_archive_name(names: Any, image_ids: Any) -> str:
+    """A file name for one archive: of image ``names`` (a name) with ID ``image_ids`` (its ID), or of the images
+    ``names`` (a list) with the IDs the dict ``image_ids`` gives them. One name per image ID, or per set of them."""
+    if isinstance(names, str) and isinstance(image_ids, str):
+        return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', names)}-{_digest(image_ids)[:12]}.tar"
+    if not _seq(names) or not names or not isinstance(image_ids, Mapping):
+        raise AnsibleFilterError("images_archive_name: give a name and its image ID, or a list of names and a dict of their IDs")
+    absent = [name for name in names if name not in image_ids]
+    if absent:
+        raise AnsibleFilterError(f"images_archive_name: no image ID for {', '.join(map(str, absent))}")
+    if len(names) == 1:
+        return images_archive_name(str(names[0]), str(image_ids[names[0]]))
+    members = " ".join(sorted(f"{name}@{_digest(image_ids[name])}" for name in set(map(str, names))))
+    return f"images-{len(set(names))}-{hashlib.sha256(members.encode()).hexdigest()[:16]}.tar"
 
 
 def images_ids(images: Any) -> dict[str, str]:

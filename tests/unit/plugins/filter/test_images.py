@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -83,3 +84,25 @@ def test_archive_name() -> None:
     assert images_archive_name("registry.campus:5000/team/app:1.2", ID_A) == "registry.campus_5000_team_app_1.2-aaaaaaaaaaaa.tar"
     with pytest.raises(AnsibleFilterError, match="is not an image ID"):
         images_archive_name("x", "latest")
+
+
+def test_archive_name_of_a_set() -> None:
+    ids = {"a:1": ID_A, "b:1": ID_B}
+    # One image: the name of its own archive.
+    assert images_archive_name(["a:1"], ids) == images_archive_name("a:1", ID_A)
+    both = images_archive_name(["a:1", "b:1"], ids)
+    assert re.fullmatch(r"images-2-[0-9a-f]{16}[.]tar", both)
+    # The order does not matter; another ID of a member is another archive.
+    assert images_archive_name(["b:1", "a:1"], ids) == both
+    assert images_archive_name(["a:1", "b:1"], {"a:1": ID_A, "b:1": ID_A}) != both
+
+
+@pytest.mark.parametrize(("names", "ids", "message"), [
+    (["a:1"], {}, "no image ID for a:1"),
+    ([], {}, "give a name and its image ID, or a list"),
+    ("a:1", {"a:1": "x"}, "give a name and its image ID, or a list"),
+    (["a:1", "b:1"], {"a:1": ID_A, "b:1": "latest"}, "is not an image ID"),
+])
+def test_archive_name_of_a_set_bad(names: Any, ids: Any, message: str) -> None:
+    with pytest.raises(AnsibleFilterError, match=message):
+        images_archive_name(names, ids)
