@@ -76,13 +76,19 @@ stage_build() {
 stage_molecule() {
   local start=$SECONDS
   scripts/ensure-docker.sh || return 1
-  lab/node-image.sh bookworm || return 1
-  lab/node-image.sh trixie || return 1
-  lab/images/build.sh lab-proxy nginx demo-web demo-worker rabbitmq acme portainer-double || return 1
-  lab/probe/build.sh || return 1
+  mkdir -p "$ROOT/.cache/logs"
+  # The trixie node image is built beside the rest (a debootstrap is mostly download time).
+  local trixie_log=$ROOT/.cache/logs/node-image-trixie.log trixie_rc=0 images_rc=0
+  lab/node-image.sh trixie >"$trixie_log" 2>&1 &
+  local trixie=$!
+  lab/node-image.sh bookworm &&
+    lab/images/build.sh lab-proxy nginx demo-web demo-worker rabbitmq acme portainer-double &&
+    lab/probe/build.sh || images_rc=1
+  wait "$trixie" || trixie_rc=1
+  cat "$trixie_log"
+  [ $images_rc -eq 0 ] && [ $trixie_rc -eq 0 ] || return 1
   echo "--- engine and images ready in $((SECONDS - start)) s"
   local rc=0 s log
-  mkdir -p "$ROOT/.cache/logs"
   for s in $(ls extensions/molecule | grep -v '^shared$'); do
     [ -f "extensions/molecule/$s/molecule.yml" ] || continue
     echo "--- molecule scenario $s"
