@@ -73,12 +73,13 @@ stage_build() {
      ! ansible-doc -t filter -l campus.swarm | grep -q UNDOCUMENTED)
 }
 
-stage_molecule() {
-  local start=$SECONDS
+# The engine and the images the scenarios need: started in the background when
+# the molecule stage is asked for, so it runs beside the stages before it (a
+# debootstrap is mostly download and unpacking); the molecule stage waits for it.
+prepare_molecule() {
+  local start=$SECONDS trixie_log=$ROOT/.cache/logs/node-image-trixie.log trixie_rc=0 images_rc=0
   scripts/ensure-docker.sh || return 1
-  mkdir -p "$ROOT/.cache/logs"
-  # The trixie node image is built beside the rest (a debootstrap is mostly download time).
-  local trixie_log=$ROOT/.cache/logs/node-image-trixie.log trixie_rc=0 images_rc=0
+  # The trixie node image is built beside the rest.
   lab/node-image.sh trixie >"$trixie_log" 2>&1 &
   local trixie=$!
   lab/node-image.sh bookworm &&
@@ -87,8 +88,21 @@ stage_molecule() {
   wait "$trixie" || trixie_rc=1
   cat "$trixie_log"
   [ $images_rc -eq 0 ] && [ $trixie_rc -eq 0 ] || return 1
-  echo "--- engine and images ready in $((SECONDS - start)) s"
-  local rc=0 s log
+  echo "--- engine and images ready $((SECONDS - start)) s after they were started"
+}
+prepare_log=$ROOT/.cache/logs/prepare-molecule.log prepare_pid=
+if [[ " ${STAGES[*]} " == *" molecule "* ]]; then
+  mkdir -p "$ROOT/.cache/logs"
+  prepare_molecule >"$prepare_log" 2>&1 &
+  prepare_pid=$!
+fi
+
+stage_molecule() {
+  local prepare_rc=0
+  wait "$prepare_pid" || prepare_rc=1
+  cat "$prepare_log"
+  [ $prepare_rc -eq 0 ] || return 1
+  local rc=0 s log start
   for s in $(ls extensions/molecule | grep -v '^shared$'); do
     [ -f "extensions/molecule/$s/molecule.yml" ] || continue
     echo "--- molecule scenario $s"

@@ -8,26 +8,28 @@ import json
 import socket
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 
-def tcp(targets: list[str]) -> dict[str, str]:
-    out = {}
-    for target in targets:
-        host, port = target.rsplit(":", 1)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+def connect(target: str) -> str:
+    host, port = target.rsplit(":", 1)
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.settimeout(2)
         try:
             sock.connect((host, int(port)))
-            out[target] = "open"
         except TimeoutError:
-            out[target] = "timeout"
+            return "timeout"
         except ConnectionRefusedError:
-            out[target] = "refused"
+            return "refused"
         except OSError as exc:
-            out[target] = f"error: {exc}"
-        finally:
-            sock.close()
-    return out
+            return f"error: {exc}"
+    return "open"
+
+
+def tcp(targets: list[str]) -> dict[str, str]:
+    # All at once: a dropped port costs its 2 s timeout once, not once per port in a row.
+    with ThreadPoolExecutor(max_workers=len(targets) or 1) as pool:
+        return dict(zip(targets, pool.map(connect, targets), strict=True))
 
 
 def udp(targets: list[str]) -> dict[str, str]:

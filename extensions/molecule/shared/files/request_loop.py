@@ -9,6 +9,7 @@ host would; the name still goes in SNI and Host)
 """
 
 import json
+import os
 import socket
 import ssl
 import sys
@@ -27,7 +28,10 @@ counts = {"ok": 0, "failed": 0}
 errors: list[str] = []
 tasks: set[str] = set()
 end = time.monotonic() + seconds
+stop = os.environ.get("REQUEST_LOOP_STOP")
 while time.monotonic() < end:
+    if stop and os.path.exists(stop):
+        end, stop = min(end, time.monotonic() + 3), None
     try:
         with urllib.request.urlopen(url, timeout=5, context=context) as answer:
             body = answer.read()
