@@ -28,7 +28,9 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     _reachable,
     _role,
     _state,
+    not_running,
     reconcile,
+    running_services,
     running_tasks,
     task_label,
     wait_until,
@@ -70,24 +72,17 @@ def _set(client: Any, node: Dict[str, Any], name: str, availability: str, check_
     return reconcile(client, declared, check_mode=check_mode, timeout=timeout, sleep=sleep, clock=clock)
 
 
-def _not_running(client: Any, service_ids: List[str]) -> List[str]:
-    """The tasks of ``service_ids`` meant to run that do not run yet (a moved task still starting)."""
-    return [f"{task_label(t)} is {t.get('Status', {}).get('State', '?')}"
-            for service_id in service_ids for t in client.tasks({"service": service_id, "desired-state": "running"})
-            if t.get("Status", {}).get("State") != "running"]
-
-
 def drain(client: Any, node_id: str, name: str, check_mode: bool = False, timeout: float = 300,
           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
     """Drain the node, wait until none of its tasks is meant to run any more, then until the tasks its
     services started elsewhere run (the next node drained must not take a service's last running task)."""
     node = through_election(lambda: _checked(client, node_id, name), timeout, sleep, clock)
-    services = sorted({str(t.get("ServiceID", "")) for t in running_tasks(client, [node_id])} - {""})
+    services = running_services(client, [node_id])
     result = through_election(lambda: _set(client, node, name, "drain", check_mode, timeout, sleep, clock), timeout, sleep, clock)
     if not check_mode:
         wait_until(f"tasks still run on {name}", lambda: [task_label(t) for t in running_tasks(client, [node_id])],
                    timeout, list(result["actions"]), sleep, clock)
-        wait_until(f"the tasks moved from {name} do not run", lambda: _not_running(client, services),
+        wait_until(f"the tasks moved from {name} do not run", lambda: not_running(client, services),
                    timeout, list(result["actions"]), sleep, clock)
     return {"changed": result["changed"], "actions": result["actions"], "availability_before": _availability(node)}
 

@@ -386,6 +386,18 @@ def running_tasks(client: Any, node_ids: List[str]) -> List[Dict[str, Any]]:
     return [t for i in node_ids for t in client.tasks({"node": i, "desired-state": "running"})]
 
 
+def running_services(client: Any, node_ids: List[str]) -> List[str]:
+    """The IDs of the services with a task meant to run on the nodes ``node_ids``."""
+    return sorted({str(t.get("ServiceID", "")) for t in running_tasks(client, node_ids)} - {""})
+
+
+def not_running(client: Any, service_ids: List[str]) -> List[str]:
+    """The tasks of ``service_ids`` meant to run that do not run yet (a moved task still starting)."""
+    return [f"{task_label(t)} is {t.get('Status', {}).get('State', '?')}"
+            for service_id in service_ids for t in client.tasks({"service": service_id, "desired-state": "running"})
+            if t.get("Status", {}).get("State") != "running"]
+
+
 def task_label(task: Dict[str, Any]) -> str:
     """A task as messages name it: SERVICE.SLOT (a global service's task: SERVICE.NODE_ID)."""
     return f"{task.get('ServiceID', '?')}.{task.get('Slot', task.get('NodeID', ''))}"

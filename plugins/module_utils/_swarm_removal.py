@@ -39,8 +39,10 @@ from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import (
     _leader,
     _reachable,
     _state,
+    not_running,
     quorum,
     reconcile,
+    running_services,
     running_tasks,
     task_label,
     wait_until,
@@ -149,7 +151,8 @@ def prepare(client: Any, names: Any, node_ids: Optional[Mapping[str, str]] = Non
             check_mode: bool = False, timeout: float = 300, sleep: Callable[[float], None] = time.sleep,
             clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
     """Refuse an unsafe removal, else drain every entry of the hosts, demote their managers and wait until
-    no task runs on them. The module runs on a manager that stays (refused otherwise)."""
+    no task runs on them and the tasks their services started elsewhere run. The module runs on a manager
+    that stays (refused otherwise)."""
     local_id = _check_swarm(client.info())
     plan = plan_removal(client.nodes(), names, node_ids, allow_even_managers)
     if local_id in plan["drain"]:
@@ -159,12 +162,15 @@ def prepare(client: Any, names: Any, node_ids: Optional[Mapping[str, str]] = Non
     nodes = {n["ID"]: n for n in client.nodes()}
     names_of = {r["id"]: r["name"] for r in plan["remove"]}
     declared = [DeclaredNode(i, names_of[i], "worker", "drain") for i in plan["drain"] if i in nodes]
+    services = running_services(client, [i for i in plan["drain"] if i in nodes])
     result = reconcile(client, declared, check_mode=check_mode, timeout=timeout, sleep=sleep, clock=clock)
     done = list(result["actions"]) if not check_mode else []
     if not check_mode:
         wait_until("tasks still run on the drained nodes", lambda: [
             f"{task_label(t)} on {names_of.get(t.get('NodeID', ''), t.get('NodeID', ''))}"
             for t in running_tasks(client, plan["drain"])], timeout, done, sleep, clock, RemovalError)
+        wait_until("the tasks moved from the drained nodes do not run", lambda: not_running(client, services),
+                   timeout, done, sleep, clock, RemovalError)
     return dict(plan, changed=bool(result["actions"]), actions=result["actions"])
 
 

@@ -17,7 +17,8 @@ description:
     swarm without quorum or would lose it at a demotion, or that would leave an even number of managers
     (unless O(allow_even_managers=true)), naming the numbers. Otherwise it drains every entry, demotes the
     managers among them one at a time with quorum checked before each (unreachable ones first), and waits until
-    no task runs on them.
+    no task runs on them and the tasks their services started elsewhere run (a service whose tasks can run
+    nowhere else, for example one constrained to a removed node, stops the step at O(timeout), naming its tasks).
   - Between the steps the hosts that answer leave the swarm themselves (M(community.docker.docker_swarm)
     O(community.docker.docker_swarm#module:state=absent)).
   - O(step=remove) removes their entries from the node list; an entry still up after O(timeout) seconds (a host
@@ -57,8 +58,8 @@ options:
     default: false
   timeout:
     description:
-      - Seconds to wait for a Docker API call, for the drained nodes' tasks to stop (O(step=prepare)) and for the
-        hosts that left to be listed C(down) (O(step=remove)).
+      - Seconds to wait for a Docker API call, for the drained nodes' tasks to stop and to run elsewhere
+        (O(step=prepare)), and for the hosts that left to be listed C(down) (O(step=remove)).
     type: int
     default: 300
 seealso:

@@ -12,7 +12,7 @@ from ansible_collections.campus.swarm.plugins.module_utils._docker_api import Do
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_cycle import drain, restore
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_nodes import SwarmNodesError
 
-from .test_swarm_removal import FakeRemovalSwarm, no_sleep, swarm
+from .test_swarm_removal import FakeRemovalSwarm, MovingSwarm, no_sleep, swarm
 
 
 def test_drain_keeps_the_role_and_waits_until_the_tasks_moved() -> None:
@@ -121,22 +121,6 @@ def test_an_election_that_outlasts_the_timeout_and_other_errors_stop_the_run() -
     with pytest.raises(DockerApiError, match="not found"):
         restore(other, "id-w1", "w1", sleep=no_sleep)
     assert other.refusals == 0
-
-
-class MovingSwarm(FakeRemovalSwarm):
-    """A drained node's task is started on another node, still "starting" for ``starting`` listings of its service."""
-
-    def __init__(self, starting: int) -> None:
-        super().__init__(swarm(3))
-        self.starting = starting
-
-    def tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
-        if "service" not in filters:
-            return super().tasks(filters)
-        self.starting -= 1
-        state = "starting" if self.starting >= 0 else "running"
-        return [{"ServiceID": "web", "Slot": 1, "NodeID": "id-w2", "Status": {"State": state}},
-                {"ServiceID": "web", "Slot": 2, "NodeID": "id-m3", "Status": {"State": "running"}}]
 
 
 def test_drain_waits_until_the_moved_tasks_run_elsewhere() -> None:

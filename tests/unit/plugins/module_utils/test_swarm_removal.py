@@ -197,6 +197,32 @@ def test_prepare_drains_demotes_and_waits_until_the_tasks_moved() -> None:
     assert result["managers_after"] == 4
 
 
+class MovingSwarm(FakeRemovalSwarm):
+    """A drained node's task is started on another node, still "starting" for ``starting`` listings of its service."""
+
+    def __init__(self, starting: int) -> None:
+        super().__init__(swarm(3))
+        self.starting = starting
+
+    def tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        if "service" not in filters:
+            return super().tasks(filters)
+        self.starting -= 1
+        state = "starting" if self.starting >= 0 else "running"
+        return [{"ServiceID": "web", "Slot": 1, "NodeID": "id-w2", "Status": {"State": state}},
+                {"ServiceID": "web", "Slot": 2, "NodeID": "id-m3", "Status": {"State": "running"}}]
+
+
+def test_prepare_waits_until_the_moved_tasks_run_elsewhere() -> None:
+    fake = MovingSwarm(starting=3)
+    prepare(fake, "w1", sleep=no_sleep)
+    assert fake.starting < 0
+    clock = iter(range(0, 1000, 10))
+    with pytest.raises(RemovalError) as exc:
+        prepare(MovingSwarm(starting=1000), "w1", timeout=30, sleep=no_sleep, clock=lambda: next(clock))
+    assert exc.value.msg.startswith("the tasks moved from the drained nodes do not run after 30 s: web.1 is starting (done so far: set availability")
+
+
 def test_prepare_refuses_before_changing_anything() -> None:
     fake = FakeRemovalSwarm(swarm(3))
     with pytest.raises(RemovalError, match="leaves 2 managers"):
