@@ -161,8 +161,9 @@ def prepare(client: Any, names: Any, node_ids: Optional[Mapping[str, str]] = Non
         raise RemovalError("; ".join(plan["problems"]))
     nodes = {n["ID"]: n for n in client.nodes()}
     names_of = {r["id"]: r["name"] for r in plan["remove"]}
-    declared = [DeclaredNode(i, names_of[i], "worker", "drain") for i in plan["drain"] if i in nodes]
-    services = running_services(client, [i for i in plan["drain"] if i in nodes])
+    listed = [i for i in plan["drain"] if i in nodes]
+    declared = [DeclaredNode(i, names_of[i], "worker", "drain") for i in listed]
+    services = running_services(client, listed)
     result = reconcile(client, declared, check_mode=check_mode, timeout=timeout, sleep=sleep, clock=clock)
     done = list(result["actions"]) if not check_mode else []
     if not check_mode:
