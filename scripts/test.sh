@@ -105,12 +105,13 @@ scenario() {
   return "${PIPESTATUS[0]}"
 }
 
-# Say how a scenario ended (NAME RC SECONDS [NOTE]); a failure keeps its excerpt for the end.
+# Say how a scenario ended (NAME RC SECONDS [NOTE]); a failure keeps for the end
+# of the output (CI keeps only the tail) the lines that say why.
 scenario_result() {
   local log=$ROOT/.cache/logs/molecule-$1.log
   if [ "$2" -eq 0 ]; then echo "--- molecule scenario $1 passed in $3 s${4:-}"; return 0; fi
   echo "--- molecule scenario $1 FAILED in $3 s${4:-}"
-  failures+=("molecule $1 (full log: $log):"$'\n'"$(failure_excerpt "$log")")
+  failures+=("molecule $1 (full log: $log):"$'\n'"$(python3 "$ROOT/scripts/failure_excerpt.py" "$log")")
   return 1
 }
 
@@ -148,16 +149,6 @@ stage_molecule() {
     scenario_result "$partner" $partner_rc "$(cat "$ROOT/.cache/logs/molecule-$partner.seconds")" " (beside $s)" || rc=1
   done
   return $rc
-}
-
-# The lines that say why a molecule scenario failed, for the end of the output
-# (CI keeps only the tail): the last failed tasks of the failing playbook itself
-# (not the failures its tests provoke on purpose in nested runs, which molecule
-# prints indented), with their task names and messages; recaps; the step.
-failure_excerpt() {
-  sed 's/\x1b\[[0-9;]*m//g' "$1" |
-    grep -E -B8 -A12 '^ *(│ )?(fatal|failed): \[|An exception occurred|ERROR! ' | tail -n 80
-  sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E '^ *(│ )?[^ "]+ +: ok=.*failed=[1-9]|➜ .*: (Failed|Executed)' | tail -n 20
 }
 
 for s in "${STAGES[@]}"; do run_stage "$s" "stage_$s"; done

@@ -72,28 +72,35 @@ def _set(client: Any, node: Dict[str, Any], name: str, availability: str, check_
     return reconcile(client, declared, check_mode=check_mode, timeout=timeout, sleep=sleep, clock=clock)
 
 
+def _electing(check: Callable[[], List[str]]) -> Callable[[], List[str]]:
+    """``check`` for :func:`wait_until`, where a call raft refuses for an election counts as not done yet."""
+    def checked() -> List[str]:
+        try:
+            return check()
+        except DockerApiError as error:
+            if not _in_election(error):
+                raise
+            return [f"the swarm elects a leader ({error.msg})"]
+    return checked
+
+
 def drain(client: Any, node_id: str, name: str, check_mode: bool = False, timeout: float = 300,
           sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Dict[str, Any]:
     """Drain the node, wait until none of its tasks is meant to run any more, then until the tasks its
     services started elsewhere run (the next node drained must not take a service's last running task)."""
     node = through_election(lambda: _checked(client, node_id, name), timeout, sleep, clock)
-    services = running_services(client, [node_id])
+    services = through_election(lambda: running_services(client, [node_id]), timeout, sleep, clock)
     result = through_election(lambda: _set(client, node, name, "drain", check_mode, timeout, sleep, clock), timeout, sleep, clock)
     if not check_mode:
-        wait_until(f"tasks still run on {name}", lambda: [task_label(t) for t in running_tasks(client, [node_id])],
+        wait_until(f"tasks still run on {name}", _electing(lambda: [task_label(t) for t in running_tasks(client, [node_id])]),
                    timeout, list(result["actions"]), sleep, clock)
-        wait_until(f"the tasks moved from {name} do not run", lambda: not_running(client, services),
+        wait_until(f"the tasks moved from {name} do not run", _electing(lambda: not_running(client, services)),
                    timeout, list(result["actions"]), sleep, clock)
     return {"changed": result["changed"], "actions": result["actions"], "availability_before": _availability(node)}
 
 
 def _not_back(client: Any, node_id: str, name: str) -> List[str]:
-    try:
-        node = client.inspect_node(node_id)
-    except DockerApiError as error:
-        if not _in_election(error):
-            raise
-        return [f"the swarm elects a leader ({error.msg})"]
+    node = client.inspect_node(node_id)
     if _state(node) != "ready":
         return [f"{name} is {_state(node)}"]
     if _is_manager(node) and not _reachable(node):
@@ -107,7 +114,8 @@ def restore(client: Any, node_id: str, name: str, availability: str = "active", 
     """Wait until the node is ready (a manager also reachable), then give it ``availability``."""
     node = through_election(lambda: _checked(client, node_id, name), timeout, sleep, clock)
     if not check_mode:
-        wait_until("the node did not come back", lambda: _not_back(client, node_id, name), timeout, [], sleep, clock)
+        wait_until("the node did not come back", _electing(lambda: _not_back(client, node_id, name)), timeout, [], sleep,
+                   clock)
         node = through_election(lambda: client.inspect_node(node_id), timeout, sleep, clock)
     result = through_election(lambda: _set(client, node, name, availability, check_mode, timeout, sleep, clock),
                               timeout, sleep, clock)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, ReconcileError
+from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApi, DockerApiError, ReconcileError
 
 ROLES = ("manager", "worker")
 AVAILABILITIES = ("active", "pause", "drain")
@@ -351,10 +351,22 @@ def make_plan(local_id: str, nodes: List[Node], declared: List[DeclaredNode], ex
     return _Plan(updates, promotions, demotions, stale)
 
 
+def _update(client: Any, node_id: str, target: Callable[[Node], Dict[str, Any]], attempts: int = 5) -> None:
+    """Update the node to ``target(its fresh inspect)``. The swarm bumps a node's version on its own (its
+    status and description after a restart, its certificate): when it did between the inspect and the update,
+    the update is refused "out of sequence" and made again from a new inspect."""
+    for attempt in range(attempts):
+        fresh = client.inspect_node(node_id)
+        try:
+            client.update_node(node_id, int((fresh.get("Version") or {}).get("Index", 0)), target(fresh))
+            return
+        except DockerApiError as error:
+            if "update out of sequence" not in error.msg or attempt == attempts - 1:
+                raise
+
+
 def _apply(client: Any, change: Change) -> None:
-    fresh = client.inspect_node(change.declared.node_id)
-    spec = _target_spec(change.declared, fresh, change.exclusive)
-    client.update_node(change.declared.node_id, int((fresh.get("Version") or {}).get("Index", 0)), spec)
+    _update(client, change.declared.node_id, lambda fresh: _target_spec(change.declared, fresh, change.exclusive))
 
 
 def _wait_for_reachable(client: Any, node_ids: List[str], timeout: float,
@@ -373,8 +385,7 @@ def _remove_stale(client: Any, entry: Stale, done: List[str], timeout: float, sl
     """Demote a stale manager and wait until raft let it go (Docker refuses to remove a manager), then remove it."""
     node_id = entry.node["ID"]
     if entry.manager:
-        fresh = client.inspect_node(node_id)
-        client.update_node(node_id, int((fresh.get("Version") or {}).get("Index", 0)), dict(_spec(fresh), Role="worker"))
+        _update(client, node_id, lambda fresh: dict(_spec(fresh), Role="worker"))
         wait_until("the demoted stale entry is still a manager", lambda: [
             f"{node_id} of {_hostname(entry.node)}"] if _is_manager(client.inspect_node(node_id)) else [], timeout, done, sleep, clock)
     # Docker removes only a node that is down without force; one still unknown goes by force.

@@ -100,6 +100,10 @@ class ElectingSwarm(FakeRemovalSwarm):
         self._refuse()
         super().update_node(node_id, version, spec)
 
+    def tasks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        self._refuse()
+        return super().tasks(filters)
+
 
 def test_restore_and_drain_go_on_through_a_leader_election() -> None:
     # Seen on the lab: the leader rebooted, came back ready, and the update of its availability was refused for a moment.
@@ -111,6 +115,20 @@ def test_restore_and_drain_go_on_through_a_leader_election() -> None:
     fake.refusals = 3
     assert drain(fake, "id-w1", "w1", sleep=no_sleep)["changed"] is True
     assert fake.state["id-w1"]["Spec"]["Availability"] == "drain"
+
+
+def test_the_waits_of_a_drain_go_on_through_a_leader_election() -> None:
+    # The election starts once the node is drained: the listings of its tasks are refused for a moment.
+    class ElectingAfterTheDrain(ElectingSwarm):
+        def update_node(self, node_id: str, version: int, spec: dict[str, Any]) -> None:
+            super().update_node(node_id, version, spec)
+            self.refusals = 3
+
+    fake = ElectingAfterTheDrain(refusals=0)
+    waits: list[float] = []
+    assert drain(fake, "id-w1", "w1", sleep=waits.append)["changed"] is True
+    assert fake.refusals == 0
+    assert len(waits) >= 3 and fake.linger["id-w1"] <= 0
 
 
 def test_an_election_that_outlasts_the_timeout_and_other_errors_stop_the_run() -> None:

@@ -51,11 +51,13 @@ def patch_docker(monkeypatch: pytest.MonkeyPatch, api: Any, base_url: str = "uni
 class FakeSwarm:
     """Stands in for the Docker SDK's APIClient (and so for DockerSwarmClient, which offers the same five calls);
     keeps node state and refuses out-of-sequence updates and removals of managers or nodes that are up, like
-    Docker. ``sticky_managers``: a demoted manager keeps its raft membership (a demotion that never ends)."""
+    Docker. ``sticky_managers``: a demoted manager keeps its raft membership (a demotion that never ends).
+    ``swarm_bumps``: how many updates find that the swarm changed the node itself since it was read (its
+    status after a restart): Docker refuses those "out of sequence", as DockerSwarmClient says it."""
 
     def __init__(self, nodes: list[dict[str, Any]], local_id: str = "m1", *, control: bool = True,
                  local_state: str = "active", stale_listing: bool = False, reachable_after: int = 0,
-                 sticky_managers: bool = False) -> None:
+                 sticky_managers: bool = False, swarm_bumps: int = 0) -> None:
         self.state = {n["ID"]: copy.deepcopy(n) for n in nodes}
         self.local_id = local_id
         self.control = control
@@ -63,6 +65,7 @@ class FakeSwarm:
         self.stale_listing = stale_listing  # nodes() reports an old Version.Index
         self.reachable_after = reachable_after  # nodes() calls before a promoted node becomes reachable
         self.sticky_managers = sticky_managers
+        self.swarm_bumps = swarm_bumps
         self.updates: list[tuple[str, int, dict[str, Any]]] = []
         self.removed: list[str] = []
         self._pending: dict[str, int] = {}
@@ -88,6 +91,11 @@ class FakeSwarm:
 
     def update_node(self, node_id: str, version: int, node_spec: dict[str, Any]) -> None:
         node = self.state[node_id]
+        if self.swarm_bumps:
+            self.swarm_bumps -= 1
+            node["Version"]["Index"] += 1
+            raise DockerApiError(f"Docker API call failed (update node {node_id}) at unix:///var/run/docker.sock: "
+                                 "500 Server Error: rpc error: code = Unknown desc = update out of sequence")
         if version != node["Version"]["Index"]:
             raise AssertionError(f"update out of sequence for {node_id}: {version} != {node['Version']['Index']}")
         self.updates.append((node_id, version, copy.deepcopy(node_spec)))
@@ -354,6 +362,21 @@ def test_updates_use_a_fresh_version() -> None:
     fake = FakeSwarm(cluster(), stale_listing=True)
     run_twice(fake, declare(("w1", "manager"), ("m3", "worker")))
     assert [(u[0], u[1]) for u in fake.updates] == [("w1", 10), ("m3", 10)]
+
+
+def test_an_update_the_swarm_raced_is_made_again_from_a_new_read() -> None:
+    fake = FakeSwarm(cluster(), swarm_bumps=2)
+    result = run_twice(fake, declare(*STEADY[:3], {"node_id": "w1", "role": "worker", "availability": "drain"}))
+    assert result["actions"] == ["set availability of lab-w1 (node id w1) to drain (was active)"]
+    assert fake.updates == [("w1", 12, {"Labels": {"zone": "a", "disk": "ssd"}, "Role": "worker",
+                                        "Availability": "drain"})]
+
+
+def test_an_update_refused_out_of_sequence_every_time_fails_naming_it() -> None:
+    fake = FakeSwarm(cluster(), swarm_bumps=5)
+    with pytest.raises(DockerApiError, match=r"update node w1.*update out of sequence"):
+        reconcile(fake, declare({"node_id": "w1", "role": "worker", "availability": "drain"}))
+    assert fake.updates == []
 
 
 @pytest.mark.parametrize(
