@@ -20,10 +20,11 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import tempfile
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 FORMAT = 1
 MANIFEST = "campus-backup.json"
@@ -90,14 +91,20 @@ def public(manifest: Dict[str, Any]) -> Dict[str, Any]:
 
 def verify(path: str) -> Dict[str, Any]:
     """Read the archive's manifest and check every file of the state against it; returns the manifest."""
+    return _read(path, None)
+
+
+def _read(path: str, into: Optional[str]) -> Dict[str, Any]:
+    """Check every member against the manifest in one pass over the archive, writing the state into the
+    folder ``into`` (when given) on the way; returns the manifest."""
     try:
         with tarfile.open(path, mode="r:gz") as tar:
-            return _checked(tar, path)
+            return _checked(tar, path, into)
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise ArchiveError(f"{path} is not a readable backup archive: {exc}") from exc
 
 
-def _checked(tar: tarfile.TarFile, path: str) -> Dict[str, Any]:
+def _checked(tar: tarfile.TarFile, path: str, into: Optional[str]) -> Dict[str, Any]:
     try:
         raw = tar.extractfile(MANIFEST)
     except KeyError:
@@ -109,23 +116,44 @@ def _checked(tar: tarfile.TarFile, path: str) -> Dict[str, Any]:
         raise ArchiveError(f"{path} is of archive format {manifest.get('format')!r}; this collection reads {FORMAT}")
     expected: Dict[str, str] = dict(manifest.get("files") or {})
     seen: Dict[str, str] = {}
+    folders: List[tarfile.TarInfo] = []
     for member in tar.getmembers():
         if member.name == MANIFEST:
             continue
         rel = _relative(member.name, path)
         if member.isdir():
+            folders.append(member)
             continue
         if not member.isfile():
             raise ArchiveError(f"{path}: {member.name} is neither a file nor a folder")
-        stream = tar.extractfile(member)
-        seen[rel] = _sha256(stream) if stream else ""
+        seen[rel] = _copy(tar.extractfile(member), os.path.join(into, rel) if into else None, member.mode & 0o7777)
     bad = sorted(r for r in expected if seen.get(r) != expected[r])
     extra = sorted(set(seen) - set(expected))
     if bad or extra:
         raise ArchiveError(f"{path} does not match its manifest (damaged or altered): "
                            + ", ".join([f"{r} {'missing' if r not in seen else 'checksum differs'}" for r in bad]
                                        + [f"{r} not in the manifest" for r in extra]))
+    if into:
+        # The folders' modes last: a folder made read-only first would refuse its files.
+        for member in folders:
+            target = os.path.join(into, _relative(member.name, path))
+            os.makedirs(target, mode=0o700, exist_ok=True)
+            os.chmod(target, member.mode & 0o7777)
     return manifest
+
+
+def _copy(stream: Any, target: Optional[str], mode: int) -> str:
+    """The SHA-256 of ``stream``, written on the way to the new file ``target`` (when given) with ``mode``."""
+    if target is None:
+        return _sha256(stream) if stream else ""
+    os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+    digest = hashlib.sha256()
+    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+        for block in iter(lambda: stream.read(1 << 20), b"") if stream else ():
+            digest.update(block)
+            out.write(block)
+    os.chmod(target, mode)
+    return digest.hexdigest()
 
 
 def _relative(name: str, path: str) -> str:
@@ -137,29 +165,20 @@ def _relative(name: str, path: str) -> str:
 
 
 def restore(path: str, swarm_dir: str, clock: Callable[[], float] = time.time) -> Dict[str, Any]:
-    """Check the archive, move a state there already aside, put the archive's state in ``swarm_dir``.
+    """Put the archive's state in ``swarm_dir``: written into a new folder beside it and checked on the way,
+    then a state there already moved aside and the new one moved in. An archive that fails its check leaves
+    ``swarm_dir`` as it was.
 
     Returns the manifest (without the file list) and where the old state went (``None`` when there was none)."""
-    manifest = verify(path)
+    staging = tempfile.mkdtemp(prefix=".campus-restore-", dir=os.path.dirname(os.path.abspath(swarm_dir)))
+    try:
+        manifest = _read(path, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     aside: Optional[str] = None
     if os.path.lexists(swarm_dir):
         aside = f"{swarm_dir}.before-restore-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(clock()))}"
         os.rename(swarm_dir, aside)
-    parent = os.path.dirname(os.path.abspath(swarm_dir))
-    with tarfile.open(path, mode="r:gz") as tar:
-        members = [m for m in tar.getmembers() if m.name != MANIFEST]
-        staging = tempfile.mkdtemp(prefix=".campus-restore-", dir=parent)
-        for member in members:
-            target = os.path.join(staging, _relative(member.name, path))
-            if member.isdir():
-                os.makedirs(target, mode=0o700, exist_ok=True)
-                os.chmod(target, member.mode & 0o7777)
-                continue
-            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-            stream = tar.extractfile(member)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(stream.read() if stream else b"")
-            os.chmod(target, member.mode & 0o7777)
     os.rename(staging, swarm_dir)
     return {"manifest": public(manifest), "moved_aside": aside}

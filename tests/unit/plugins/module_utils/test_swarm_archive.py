@@ -49,9 +49,11 @@ def test_archive_is_0600_with_a_manifest_and_a_checksum(tmp_path: Path) -> None:
 
 def test_restore_puts_the_state_back_and_keeps_the_old_one_aside(tmp_path: Path) -> None:
     swarm = state(tmp_path)
+    (swarm / "state.json").chmod(0o640)
     dest = tmp_path / "b.tar.gz"
     create(str(swarm), str(dest), META)
     original = {p.relative_to(swarm): p.read_bytes() for p in swarm.rglob("*") if p.is_file()}
+    modes = {p.relative_to(swarm): stat.S_IMODE(p.stat().st_mode) for p in swarm.rglob("*")}
     (swarm / "state.json").write_text("broken")
     (swarm / "extra").write_text("new since")
     result = restore(str(dest), str(swarm), clock=lambda: 0)
@@ -59,6 +61,7 @@ def test_restore_puts_the_state_back_and_keeps_the_old_one_aside(tmp_path: Path)
     assert (Path(result["moved_aside"]) / "state.json").read_text() == "broken"
     assert {p.relative_to(swarm): p.read_bytes() for p in swarm.rglob("*") if p.is_file()} == original
     assert stat.S_IMODE((swarm / "certificates" / "swarm-node.key").stat().st_mode) == 0o600
+    assert {p.relative_to(swarm): stat.S_IMODE(p.stat().st_mode) for p in swarm.rglob("*")} == modes
     assert result["manifest"]["metadata"] == META
 
 
@@ -106,6 +109,7 @@ def test_a_damaged_archive_is_refused_and_nothing_changes(tmp_path: Path, change
     with pytest.raises(ArchiveError, match=match):
         restore(str(bad), str(swarm))
     assert (swarm / "state.json").exists() and not list(tmp_path.glob("swarm.before-restore-*"))
+    assert not list(tmp_path.glob(".campus-restore-*"))  # the half-written new state is gone
 
 
 def test_not_an_archive_and_no_state_are_named(tmp_path: Path) -> None:
