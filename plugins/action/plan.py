@@ -29,6 +29,14 @@ def _file_problem(path: str) -> str:
     return ""
 
 
+def _folder_problem(path: str) -> str:
+    if not os.path.isdir(path):
+        return f"{path} is not a folder on the controller"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"{path} on the controller cannot be written"
+    return ""
+
+
 class ActionModule(ActionBase):
     """Check every role's variables for every host against the nodes, and publish the plan."""
 
@@ -112,7 +120,7 @@ class ActionModule(ActionBase):
             if first_view is None and host in run:
                 first_view = view
         composes = self._composes(first_view, hosts[run[0]].values, str(task_vars.get("playbook_dir", ""))) if first_view is not None and run else {}
-        plan, found = make_plan(hosts, groups, run, Controller(file_problem=_file_problem, composes=composes, known_names=data.known_names))
+        plan, found = make_plan(hosts, groups, run, Controller(file_problem=_file_problem, folder_problem=_folder_problem, composes=composes, known_names=data.known_names))
         problems.extend(found.items)
         for warning in plan.get("warnings") or []:
             display.warning(f"campus.swarm.plan: {warning}")

@@ -252,17 +252,21 @@ def _view(node: Node) -> Dict[str, Any]:
 
 class Stale:
     """An old entry of a re-imaged host: not declared, not ``ready``, the hostname of a declared ``ready`` node.
-    Right after a leader election an entry that will never answer again is ``unknown``, not yet ``down``."""
+    Right after a leader election an entry that will never answer again is ``unknown``, not yet ``down``.
+    A manager's entry that a new cluster left out of the raft (force-new-cluster: restore.yml, recover.yml)
+    has no ManagerStatus: Docker refuses to demote it ("can't find manager in raft memberlist") and removes
+    it by force."""
 
     def __init__(self, node: Node, successor: DeclaredNode) -> None:
         self.node = node
         self.successor = successor
         self.manager = _is_manager(node)
+        self.in_raft = bool(node.get("ManagerStatus"))
 
     def actions(self) -> List[str]:
         who = f"stale entry {self.node['ID']} of {_hostname(self.node)}"
         why = f"{_state(self.node)}; {self.successor.name} is node {self.successor.node_id} now"
-        return ([f"demote {who}"] if self.manager else []) + [f"remove {who} ({why})"]
+        return ([f"demote {who}"] if self.in_raft else []) + [f"remove {who} ({why})"]
 
 
 class _Plan:
@@ -384,12 +388,14 @@ def _remove_stale(client: Any, entry: Stale, done: List[str], timeout: float, sl
                   clock: Callable[[], float]) -> None:
     """Demote a stale manager and wait until raft let it go (Docker refuses to remove a manager), then remove it."""
     node_id = entry.node["ID"]
-    if entry.manager:
+    if entry.in_raft:
         _update(client, node_id, lambda fresh: dict(_spec(fresh), Role="worker"))
         wait_until("the demoted stale entry is still a manager", lambda: [
             f"{node_id} of {_hostname(entry.node)}"] if _is_manager(client.inspect_node(node_id)) else [], timeout, done, sleep, clock)
-    # Docker removes only a node that is down without force; one still unknown goes by force.
-    client.remove_node(node_id, force=_state(client.inspect_node(node_id)) != "down")
+    # Docker removes only a node that is down without force; one still unknown, or a manager's entry
+    # outside the raft, goes by force.
+    fresh = client.inspect_node(node_id)
+    client.remove_node(node_id, force=_state(fresh) != "down" or _is_manager(fresh))
 
 
 def running_tasks(client: Any, node_ids: List[str]) -> List[Dict[str, Any]]:

@@ -39,9 +39,10 @@ class RotateClient(DockerSwarmClient):
     def inspect_swarm(self) -> Dict[str, Any]:
         return self.docker.call("inspect swarm", self.docker.api.inspect_swarm)
 
-    def update_swarm(self, version: int, spec: Dict[str, Any], rotate_worker_token: bool, rotate_manager_token: bool) -> None:
-        self.docker.call("update swarm", self.docker.api.update_swarm, version, spec,
-                         rotate_worker_token=rotate_worker_token, rotate_manager_token=rotate_manager_token)
+    def update_swarm(self, version: int, spec: Dict[str, Any], rotate_worker_token: bool, rotate_manager_token: bool,
+                     rotate_unlock_key: bool = False) -> None:
+        self.docker.call("update swarm", self.docker.api.update_swarm, version, spec, rotate_worker_token=rotate_worker_token,
+                         rotate_manager_token=rotate_manager_token, rotate_manager_unlock_key=rotate_unlock_key)
 
 
 def fingerprint(pem: str) -> str:

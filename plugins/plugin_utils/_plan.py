@@ -14,6 +14,7 @@ proxy URL is copied into it.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,7 @@ ENGINE_PACKAGES = ("docker-ce", "docker.io", "moby-engine")
 # (the roles read them from one host). Per-host ones (addresses, labels, backends) may differ.
 CLUSTER_WIDE = (
     "swarm_port", "swarm_data_path_port", "swarm_default_addr_pool", "swarm_subnet_size", "swarm_reserved_ranges",
-    "swarm_labels_exclusive", "swarm_manager_count_policy", "swarm_port_check",
+    "swarm_labels_exclusive", "swarm_manager_count_policy", "swarm_port_check", "swarm_autolock", "swarm_unlock_key_file",
     "networks_overlays", "networks_ingress_subnet", "networks_ingress_mtu", "networks_ingress_encrypted", "networks_underlay_mtu",
     "images_build_host", "images_cache_dir",
     "proxy_sites", "proxy_certificate_mode", "proxy_certificate_name", "proxy_image", "proxy_image_source",
@@ -74,10 +75,11 @@ class HostInput:
 @dataclass
 class Controller:
     """What the plan asks of the controller: ``file_problem(path)`` ('' when a CA bundle or file is there and
-    readable), each stack's rendered compose file (a mapping, or the reason it could not be rendered) and the
+    readable), ``folder_problem(path)`` ('' when a folder is there and writable), each stack's rendered compose file (a mapping, or the reason it could not be rendered) and the
     variable names every role knows (for misspelt names)."""
 
     file_problem: Callable[[str], str] = lambda path: ""
+    folder_problem: Callable[[str], str] = lambda path: ""
     composes: dict[str, Any] = field(default_factory=dict)
     known_names: Sequence[str] = ()
 
@@ -277,6 +279,10 @@ def swarm_state(nodes: Mapping[str, Mapping[str, Any] | None], managers: Sequenc
                   "it is fixed at `docker swarm init` and cannot change on a running swarm",
                   "set it back, or re-initialise: move services off, `docker swarm leave --force` on every node, re-run (README, \"Init-only settings\")")
     states = {h: str(swarm[h].get("state") or "inactive") for h in nodes}
+    for host in (h for h in nodes if states[h] == "locked"):
+        p.add("swarm_unlock_key_file", host, "the manager is locked: its engine restarted and the swarm is autolocked, "
+              "so it takes no part in the swarm until it is given the unlock key",
+              "run playbooks/unlock.yml with the same inventory (it reads the key from swarm_unlock_key_file), then re-run")
     node_ids = {h: str(swarm[h].get("node_id") or "") for h in nodes}
     inventory_ids = {node_ids[h] for h in nodes if node_ids[h]}
     unmanaged = [{"node_id": n.get("ID", ""), "hostname": (n.get("Description") or {}).get("Hostname", ""),
@@ -295,6 +301,7 @@ def swarm_state(nodes: Mapping[str, Mapping[str, Any] | None], managers: Sequenc
         "member_ids": member_ids,
         "manager_ids": manager_ids,
         "init": dict(init_now),
+        "autolock": bool(((cluster.get("spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers")),
         "unmanaged": unmanaged,
         "joins": [h for h in list(managers) + list(workers) if h in nodes and h != leader and states[h] != "active"],
     }
@@ -580,6 +587,11 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
             problem = controller.file_problem(str(path))
             if problem:
                 p.add("docker_registry_ca_files", host, problem, "give the path of the registry's CA file on the controller")
+        key_file = str(h.values.get("swarm_unlock_key_file") or "")
+        if h.values.get("swarm_autolock") and key_file.startswith("/"):
+            problem = controller.folder_problem(posixpath.dirname(key_file))
+            if problem:
+                p.add("swarm_unlock_key_file", host, problem, "create the folder (mode 0700) or give a path in one that exists")
         _unknown_names(host, h, controller.known_names, p)
         if h.node is not None:
             _node_problems(host, h, p)

@@ -206,6 +206,12 @@ def check_swarm(v: Values, host: str, p: Problems) -> None:
         p.add("swarm_listen_addr", host, f"listens on port {listen_port} but nodes join through swarm_port {port}",
               "give the same port in both (swarm_listen_addr defaults to 0.0.0.0:swarm_port)")
     _at_least(v, "swarm_port_check_timeout", 1, host, p)
+    key_file = v.get("swarm_unlock_key_file") or ""
+    if v.get("swarm_autolock") and not key_file:
+        p.add("swarm_unlock_key_file", host, "is empty while swarm_autolock is true: the unlock key would be kept nowhere",
+              "give a path on the controller for it (the file is written with mode 0600; keep it in a vault)")
+    elif key_file and not str(key_file).startswith("/"):
+        p.add("swarm_unlock_key_file", host, f"{key_file!r} is not an absolute path", "give the key file's absolute path on the controller")
     for key, value in (v.get("swarm_labels") or {}).items():
         if not _LABEL_KEY.fullmatch(str(key)):
             p.add("swarm_labels", host, f"label {key!r} is not a label key", "use letters, digits, '.', '_' and '-' such as zone or campus.role")

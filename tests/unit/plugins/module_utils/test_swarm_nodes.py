@@ -98,6 +98,9 @@ class FakeSwarm:
                                  "500 Server Error: rpc error: code = Unknown desc = update out of sequence")
         if version != node["Version"]["Index"]:
             raise AssertionError(f"update out of sequence for {node_id}: {version} != {node['Version']['Index']}")
+        if node["Spec"]["Role"] == "manager" and node_spec["Role"] == "worker" and not node.get("ManagerStatus"):
+            raise DockerApiError(f"Docker API call failed (update node {node_id}): 404 Client Error: Not Found "
+                                 "(\"rpc error: code = NotFound desc = can't find manager in raft memberlist\")")
         self.updates.append((node_id, version, copy.deepcopy(node_spec)))
         old_role = node["Spec"]["Role"]
         node["Spec"] = copy.deepcopy(node_spec)
@@ -114,9 +117,9 @@ class FakeSwarm:
         node = self.state[node_id]
         if node.get("ManagerStatus"):
             raise AssertionError(f"Docker refuses to remove {node_id}: it is a manager, demote it first")
-        if node["Status"]["State"] != "down" and not force:
-            raise AssertionError(f"Docker refuses to remove {node_id}: it is not down (use --force)")
-        self.removed.append(node_id + (" force" if force and node["Status"]["State"] != "down" else ""))
+        if (node["Status"]["State"] != "down" or node["Spec"]["Role"] == "manager") and not force:
+            raise AssertionError(f"Docker refuses to remove {node_id}: it is not down or a manager (use --force)")
+        self.removed.append(node_id + (" force" if force else ""))
         del self.state[node_id]
 
 
@@ -492,6 +495,18 @@ def test_an_old_entry_still_unknown_after_an_election_goes_by_force() -> None:
     result = run_twice(fake, declare(*[s for s in STEADY if s[0] != "w2"], ("w2b", "worker")))
     assert result["actions"] == ["remove stale entry w2 of host-w2 (unknown; lab-w2b is node w2b now)"]
     assert fake.removed == ["w2 force"]
+
+
+def test_a_managers_old_entry_a_new_cluster_left_out_of_the_raft_goes_by_force_without_a_demotion() -> None:
+    # After force-new-cluster (restore.yml, recover.yml) the other managers' entries keep Role manager but no
+    # ManagerStatus: Docker refuses their demotion (the fake does too) and removes them by force.
+    nodes = reimaged("m3", "manager")
+    next(n for n in nodes if n["ID"] == "m3").pop("ManagerStatus")
+    fake = FakeSwarm(nodes)
+    steady = [s for s in STEADY if s[0] != "m3"] + [("m3b", "manager")]
+    result = run_twice(fake, declare(*steady))
+    assert result["actions"] == ["remove stale entry m3 of host-m3 (down; lab-m3b is node m3b now)"]
+    assert fake.removed == ["m3 force"] and fake.updates == []
 
 
 def test_a_stale_entry_is_only_reported_in_check_mode() -> None:
