@@ -10,6 +10,7 @@ from typing import Any
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksError, network_diff
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_removal import RemovalInputError, host_names
 from ansible_collections.campus.swarm.plugins.plugin_utils import _swarm_math as sm
+from ansible_collections.campus.swarm.plugins.plugin_utils._swarm_unseal import UnsealError, unsealed_key
 from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
 
 
@@ -66,6 +67,15 @@ def swarm_host_list(names: Any) -> list[str]:
     return host_names(names)
 
 
+def swarm_unsealed_key(key_file: str, unlock_key: str) -> dict[str, str]:
+    """A manager's TLS key file out of its autolock seal: ``key`` (the file's new text, the same text when it
+    was not sealed) and ``error`` ('' or why the key does not open it, naming neither)."""
+    try:
+        return {"key": unsealed_key(str(key_file), str(unlock_key)), "error": ""}
+    except UnsealError as exc:
+        return {"key": "", "error": str(exc)}
+
+
 class FilterModule:
     """Swarm filters."""
 
@@ -79,4 +89,5 @@ class FilterModule:
             "swarm_unknown_vars": swarm_unknown_vars,
             "swarm_network_diff": swarm_network_diff,
             "swarm_host_list": swarm_host_list,
+            "swarm_unsealed_key": swarm_unsealed_key,
         }
