@@ -120,7 +120,9 @@ class ActionModule(ActionBase):
             if first_view is None and host in run:
                 first_view = view
         composes = self._composes(first_view, hosts[run[0]].values, str(task_vars.get("playbook_dir", ""))) if first_view is not None and run else {}
-        plan, found = make_plan(hosts, groups, run, Controller(file_problem=_file_problem, folder_problem=_folder_problem, composes=composes, known_names=data.known_names))
+        controller = Controller(file_problem=_file_problem, folder_problem=_folder_problem, composes=composes,
+                                known_names=data.known_names)
+        plan, found = make_plan(hosts, groups, run, controller)
         problems.extend(found.items)
         for warning in plan.get("warnings") or []:
             display.warning(f"campus.swarm.plan: {warning}")

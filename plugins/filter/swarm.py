@@ -10,8 +10,8 @@ from typing import Any
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_networks import NetworksError, network_diff
 from ansible_collections.campus.swarm.plugins.module_utils._swarm_removal import RemovalInputError, host_names
 from ansible_collections.campus.swarm.plugins.plugin_utils import _swarm_math as sm
-from ansible_collections.campus.swarm.plugins.plugin_utils._swarm_unseal import UnsealError, unsealed_key
 from ansible_collections.campus.swarm.plugins.plugin_utils._filter_errors import reports
+from ansible_collections.campus.swarm.plugins.plugin_utils._swarm_unseal import UnsealError, unsealed_key
 
 
 def _filter(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

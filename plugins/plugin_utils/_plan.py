@@ -75,8 +75,9 @@ class HostInput:
 @dataclass
 class Controller:
     """What the plan asks of the controller: ``file_problem(path)`` ('' when a CA bundle or file is there and
-    readable), ``folder_problem(path)`` ('' when a folder is there and writable), each stack's rendered compose file (a mapping, or the reason it could not be rendered) and the
-    variable names every role knows (for misspelt names)."""
+    readable), ``folder_problem(path)`` ('' when a folder is there and writable), each stack's rendered compose
+    file (a mapping, or the reason it could not be rendered) and the variable names every role knows (for
+    misspelt names)."""
 
     file_problem: Callable[[str], str] = lambda path: ""
     folder_problem: Callable[[str], str] = lambda path: ""

@@ -62,8 +62,10 @@ def _rounds(x: list[int]) -> list[int]:
         x[a] ^= rotl(x[d] + x[c], 18)
 
     for _ in range(10):
-        quarter(0, 4, 8, 12), quarter(5, 9, 13, 1), quarter(10, 14, 2, 6), quarter(15, 3, 7, 11)
-        quarter(0, 1, 2, 3), quarter(5, 6, 7, 4), quarter(10, 11, 8, 9), quarter(15, 12, 13, 14)
+        # A column round, then a row round.
+        for a, b, c, d in ((0, 4, 8, 12), (5, 9, 13, 1), (10, 14, 2, 6), (15, 3, 7, 11),
+                           (0, 1, 2, 3), (5, 6, 7, 4), (10, 11, 8, 9), (15, 12, 13, 14)):
+            quarter(a, b, c, d)
     return x
 
 
@@ -84,7 +86,7 @@ def salsa20_stream(key: bytes, nonce8: bytes, length: int) -> bytes:
     while len(out) < length:
         start = _state(key, nonce8 + struct.pack("<Q", counter))
         z = _rounds(list(start))
-        out += struct.pack("<16I", *((a + b) & _MASK for a, b in zip(z, start)))
+        out += struct.pack("<16I", *((a + b) & _MASK for a, b in zip(z, start, strict=True)))
         counter += 1
     return bytes(out[:length])
 
@@ -105,7 +107,7 @@ def secretbox_seal(box_key: bytes, nonce: bytes, message: bytes) -> bytes:
     from cryptography.hazmat.primitives.poly1305 import Poly1305
 
     stream = salsa20_stream(hsalsa20(box_key, nonce[:16]), nonce[16:], 32 + len(message))
-    cipher = bytes(a ^ b for a, b in zip(message, stream[32:]))
+    cipher = bytes(a ^ b for a, b in zip(message, stream[32:], strict=True))
     return Poly1305.generate_tag(stream[:32], cipher) + cipher
 
 
@@ -116,7 +118,7 @@ def secretbox_open(box_key: bytes, nonce: bytes, box: bytes) -> bytes:
     stream = salsa20_stream(hsalsa20(box_key, nonce[:16]), nonce[16:], 32 + len(cipher))
     if not _poly1305_ok(stream[:32], cipher, tag):
         raise UnsealError("the unlock key does not open this state (a key from before a rotation, or another swarm's)")
-    return bytes(a ^ b for a, b in zip(cipher, stream[32:]))
+    return bytes(a ^ b for a, b in zip(cipher, stream[32:], strict=True))
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
@@ -148,6 +150,13 @@ def parse_record(data: bytes) -> dict[int, int | bytes]:
         else:
             raise UnsealError(f"a sealed record is malformed (wire type {wire})")
     return fields
+
+
+def _bytes(record: dict[int, int | bytes], number: int) -> bytes:
+    value = record.get(number, b"")
+    if not isinstance(value, bytes):
+        raise UnsealError(f"a sealed record is malformed (field {number} is not bytes)")
+    return value
 
 
 def plain_record(payload: bytes) -> bytes:
@@ -216,11 +225,11 @@ def unsealed_key(pem_text: str, unlock_key: str) -> str:
                 raise UnsealError(f"the key file's {name} header is not base64") from exc
             algorithm = record.get(1, 0)
             if algorithm == _SECRETBOX:
-                dek = secretbox_open(secret, bytes(record.get(3, b"")), bytes(record.get(2, b"")))
+                dek = secretbox_open(secret, _bytes(record, 3), _bytes(record, 2))
             elif algorithm == 0:
-                dek = bytes(record.get(2, b""))
+                dek = _bytes(record, 2)
             else:
-                raise UnsealError(f"the key file's {name} is sealed with algorithm {algorithm} (FIPS mode): not supported")
+                raise UnsealError(f"the key file's {name} is sealed with algorithm {algorithm!r} (FIPS mode): not supported")
             value = base64.b64encode(plain_record(dek)).decode()
         out.append((name, value))
     return _pem("PRIVATE KEY", out, plain)

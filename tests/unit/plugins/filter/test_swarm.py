@@ -28,6 +28,7 @@ def test_filter_module_exports_every_filter() -> None:
         "swarm_network_diff",
         "swarm_quorum",
         "swarm_unknown_vars",
+        "swarm_unsealed_key",
     ]
 
 
