@@ -419,3 +419,40 @@ def test_nothing_to_plan_says_why() -> None:
     assert problems.render([]) == ["swarm_managers: the inventory group is missing or empty. Fix: put at least one host in it "
                                    "(an odd number, 3 for a production swarm); hosts of group swarm: none."]
     assert plan["run"] == []
+
+
+def test_a_locked_manager_is_named_with_unlock_yml_and_autolock_is_read_from_the_swarm() -> None:
+    reads = {h: node(h, manager=h in MANAGERS)["docker"] for h in RUN}
+    reads["m1"]["cluster"]["spec"] = {"EncryptionConfig": {"AutoLockManagers": True}}
+    reads["m3"]["swarm"].update(state="locked", manager=False, node_id="")
+    problems = Problems()
+    wanted = {"swarm_data_path_port": 4789, "swarm_default_addr_pool": ["10.0.0.0/8"], "swarm_subnet_size": 24}
+    state = swarm_state(reads, MANAGERS, WORKERS, wanted, problems)
+    assert state["autolock"] is True
+    assert problems.render(RUN) == [
+        "swarm_unlock_key_file (host m3): the manager is locked: its engine restarted and the swarm is autolocked, so it "
+        "takes no part in the swarm until it is given the unlock key. Fix: run playbooks/unlock.yml with the same inventory "
+        "(it reads the key from swarm_unlock_key_file), then re-run."]
+    assert swarm_state({h: node(h, manager=h in MANAGERS)["docker"] for h in RUN}, MANAGERS, WORKERS, {})["autolock"] is False
+
+
+@pytest.mark.parametrize(("key_file", "folder_problem", "expected"), [
+    ("", "", "swarm_unlock_key_file (every host): is empty while swarm_autolock is true"),
+    ("keys/unlock", "", "swarm_unlock_key_file (every host): 'keys/unlock' is not an absolute path"),
+    ("/vault/unlock", "/vault is not a folder on the controller", "swarm_unlock_key_file (every host): /vault is not a folder on the controller"),
+])
+def test_autolock_needs_a_key_file_in_a_folder_of_the_controller(inventory: dict[str, HostInput], key_file: str,
+                                                                 folder_problem: str, expected: str) -> None:
+    set_all(inventory, swarm_autolock=True, swarm_unlock_key_file=key_file)
+    asked: list[str] = []
+
+    def folder(path: str) -> str:
+        asked.append(path)
+        return folder_problem
+
+    controller = Controller(folder_problem=folder)
+    problems = problems_of(inventory, controller=controller)
+    assert problems and all(line.startswith(expected) for line in problems[:1])
+    assert asked == (["/vault"] * len(RUN) if key_file.startswith("/") else [])
+    set_all(inventory, swarm_autolock=True, swarm_unlock_key_file="/vault/unlock")
+    assert problems_of(inventory, controller=Controller()) == []
