@@ -13,8 +13,8 @@ version_added: 0.5.0
 description:
   - With O(state=configured), run on a swarm manager. Sets the swarm's autolock to O(autolock), sending the swarm's
     own spec back with only C(EncryptionConfig.AutoLockManagers) changed, and with O(rotate_key=true) replaces the
-    unlock key. With autolock on it returns the current unlock key in RV(unlock_key): run the task with
-    C(no_log: true) and keep the key only in a file of mode 0600 on the controller.
+    unlock key. With autolock on it returns the current unlock key in RV(unlock_key), so run the task with
+    C(no_log) and keep the key only in a file of mode 0600 on the controller.
   - With autolock on, a manager whose engine restarts comes up C(locked) and takes no part in the swarm until it is
     unlocked; a backup of its state is encrypted with the key in force when it was made.
   - With O(state=unlocked), run on each manager. A manager that is C(locked) is unlocked with O(unlock_key), and the

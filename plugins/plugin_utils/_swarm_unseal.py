@@ -61,7 +61,7 @@ def _rounds(x: list[int]) -> list[int]:
         x[d] ^= rotl(x[c] + x[b], 13)
         x[a] ^= rotl(x[d] + x[c], 18)
 
-    for _ in range(10):
+    for _double_round in range(10):
         # A column round, then a row round.
         for a, b, c, d in ((0, 4, 8, 12), (5, 9, 13, 1), (10, 14, 2, 6), (15, 3, 7, 11),
                            (0, 1, 2, 3), (5, 6, 7, 4), (10, 11, 8, 9), (15, 12, 13, 14)):
@@ -179,7 +179,7 @@ def _split_pem(text: str) -> tuple[str, list[tuple[str, str]], bytes]:
     body: list[str] = []
     for line in lines[1:-1]:
         if ":" in line and not body:
-            name, _, value = line.partition(":")
+            name, _colon, value = line.partition(":")
             headers.append((name.strip(), value.strip()))
         elif line:
             body.append(line)
