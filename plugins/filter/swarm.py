@@ -67,13 +67,20 @@ def swarm_host_list(names: Any) -> list[str]:
     return host_names(names)
 
 
-def swarm_unsealed_key(key_file: str, unlock_key: str) -> dict[str, str]:
-    """A manager's TLS key file out of its autolock seal: ``key`` (the file's new text, the same text when it
-    was not sealed) and ``error`` ('' or why the key does not open it, naming neither)."""
-    try:
-        return {"key": unsealed_key(str(key_file), str(unlock_key)), "error": ""}
-    except UnsealError as exc:
-        return {"key": "", "error": str(exc)}
+def swarm_unsealed_key(key_file: str, unlock_keys: str | list[str]) -> dict[str, str]:
+    """A manager's TLS key file out of its autolock seal, with the first of ``unlock_keys`` (a key, or keys to
+    try in turn) that opens it: ``key`` (the file's new text, the same text when it was not sealed) and
+    ``error`` ('' or why none opens it, naming no key)."""
+    keys = [unlock_keys] if isinstance(unlock_keys, str) else [str(k) for k in unlock_keys]
+    errors = []
+    for key in [k for k in keys if k.strip()]:
+        try:
+            return {"key": unsealed_key(str(key_file), key), "error": ""}
+        except UnsealError as exc:
+            errors.append(str(exc))
+    if not errors:
+        return {"key": "", "error": "no unlock key was given"}
+    return {"key": "", "error": errors[0] if len(errors) == 1 else f"none of the {len(errors)} unlock keys opens it ({errors[-1]})"}
 
 
 class FilterModule:

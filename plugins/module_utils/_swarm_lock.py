@@ -81,7 +81,7 @@ def unlock(client: Any, key: str, check_mode: bool = False, timeout: float = 60,
         client.unlock(key.strip())
     except DockerApiError as exc:
         raise ReconcileError(f"the manager refused the unlock key ({exc.msg}); a key from before a rotation "
-                             "does not open it (the one before is kept as FILE.previous)") from exc
+                             "does not open it; a running swarm's key is the one site.yml last wrote") from exc
     deadline = clock() + timeout
     while True:
         state = local_state(client)

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The autolock seal of a manager's key file, built here the way swarmkit writes it (PKCS#8 encrypted with
 the key-encryption key, the raft DEK in a secretbox record under the same key). These tests prove the round
-trip, the refusals and the file's new shape; that the Salsa20 and record format match swarmkit's is proven
-by the lifecycle scenario, where Docker opens a restored autolocked state unsealed by this code."""
+trip, the refusals and the file's new shape, and the secretbox against a box made by libsodium; that the
+record format matches swarmkit's is proven by the lifecycle scenario, where Docker opens a restored
+autolocked state unsealed by this code."""
 from __future__ import annotations
 
 import base64
@@ -63,6 +64,16 @@ def test_another_key_is_refused_and_named_by_neither_key() -> None:
     assert "SWMKEY" not in str(caught.value)
 
 
+def test_the_secretbox_matches_libsodium() -> None:
+    # crypto_secretbox_easy of libsodium 1.0.18 (Debian 12's libsodium23, through ctypes) with key 0..31,
+    # nonce 200..223 and the message 100..131: the tag, then the ciphertext, as Go's secretbox.Seal writes it.
+    box = bytes.fromhex("3f03985016ab0159ea76e18a88a454e29e370912285b3ba9e185edacde4ccd7c"
+                        "9166e8e27bc45ffa1a5ae3e10932a075")
+    nonce = bytes(range(200, 224))
+    assert u.secretbox_seal(KEK, nonce, DEK) == box
+    assert u.secretbox_open(KEK, nonce, box) == DEK
+
+
 def test_a_damaged_dek_record_fails_the_poly1305_check() -> None:
     nonce = bytes(24)
     box = bytearray(u.secretbox_seal(KEK, nonce, DEK))
@@ -87,3 +98,8 @@ def test_the_filter_reports_a_refusal_instead_of_failing() -> None:
     assert swarm_unsealed_key(text, "SWMTKN-1-x") == {
         "key": "", "error": "the unlock key does not start with SWMKEY-1-: it is not a swarm unlock key"}
     assert swarm_unsealed_key(text, UNLOCK_KEY)["error"] == ""
+    # Keys tried in turn (the key file's, then those kept in its .previous): the one of the state's time opens it.
+    other = "SWMKEY-1-" + base64.b64encode(bytes(32)).decode().rstrip("=")
+    assert swarm_unsealed_key(text, [other, "", UNLOCK_KEY])["error"] == ""
+    assert swarm_unsealed_key(text, [other, other])["error"].startswith("none of the 2 unlock keys opens it")
+    assert swarm_unsealed_key(text, [])["error"] == "no unlock key was given"
