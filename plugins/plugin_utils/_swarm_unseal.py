@@ -102,23 +102,30 @@ def _poly1305_ok(one_time_key: bytes, data: bytes, tag: bytes) -> bool:
     return True
 
 
+def _secretbox_stream(box_key: bytes, nonce: bytes, length: int) -> tuple[bytes, bytes]:
+    """XSalsa20's keystream for a box of ``length`` bytes: the Poly1305 one-time key, and the stream that
+    the message is XORed with."""
+    stream = salsa20_stream(hsalsa20(box_key, nonce[:16]), nonce[16:], 32 + length)
+    return stream[:32], stream[32:]
+
+
 def secretbox_seal(box_key: bytes, nonce: bytes, message: bytes) -> bytes:
-    """NaCl secretbox: tag || ciphertext (used by the tests, and to check open)."""
+    """NaCl secretbox: tag || ciphertext (swarmkit seals; here only the tests do)."""
     from cryptography.hazmat.primitives.poly1305 import Poly1305
 
-    stream = salsa20_stream(hsalsa20(box_key, nonce[:16]), nonce[16:], 32 + len(message))
-    cipher = bytes(a ^ b for a, b in zip(message, stream[32:], strict=True))
-    return Poly1305.generate_tag(stream[:32], cipher) + cipher
+    one_time_key, stream = _secretbox_stream(box_key, nonce, len(message))
+    cipher = bytes(a ^ b for a, b in zip(message, stream, strict=True))
+    return Poly1305.generate_tag(one_time_key, cipher) + cipher
 
 
 def secretbox_open(box_key: bytes, nonce: bytes, box: bytes) -> bytes:
     if len(nonce) != 24 or len(box) < 16:
         raise UnsealError("a sealed record is malformed (nonce or box too short)")
     tag, cipher = box[:16], box[16:]
-    stream = salsa20_stream(hsalsa20(box_key, nonce[:16]), nonce[16:], 32 + len(cipher))
-    if not _poly1305_ok(stream[:32], cipher, tag):
+    one_time_key, stream = _secretbox_stream(box_key, nonce, len(cipher))
+    if not _poly1305_ok(one_time_key, cipher, tag):
         raise UnsealError("the unlock key does not open this state (a key from before a rotation, or another swarm's)")
-    return bytes(a ^ b for a, b in zip(cipher, stream[32:], strict=True))
+    return bytes(a ^ b for a, b in zip(cipher, stream, strict=True))
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
