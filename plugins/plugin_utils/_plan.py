@@ -284,6 +284,12 @@ def swarm_state(nodes: Mapping[str, Mapping[str, Any] | None], managers: Sequenc
         p.add("swarm_unlock_key_file", host, "the manager is locked: its engine restarted and the swarm is autolocked, "
               "so it takes no part in the swarm until it is given the unlock key",
               "run playbooks/unlock.yml with the same inventory (it reads the key from swarm_unlock_key_file), then re-run")
+    if (swarm.get(leader) or {}).get("manager") and "does not have a leader" in str(swarm[leader].get("error") or ""):
+        down = [h for h in managers if h in nodes and not swarm[h].get("manager")]
+        p.add("swarm_managers", leader, "the swarm has no leader: too few of its managers answer (not answering as a manager here: "
+              f"{', '.join(down) or 'none of the inventory'}), so no run can change it",
+              f"if their engines are only stopped or their hosts down, start them and re-run once `docker node ls` answers on {leader}; "
+              f"if most managers are gone for good, run playbooks/recover.yml -e host={leader} (README, \"Recover from the loss of most managers\")")
     node_ids = {h: str(swarm[h].get("node_id") or "") for h in nodes}
     inventory_ids = {node_ids[h] for h in nodes if node_ids[h]}
     unmanaged = [{"node_id": n.get("ID", ""), "hostname": (n.get("Description") or {}).get("Hostname", ""),

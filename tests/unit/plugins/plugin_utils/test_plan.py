@@ -436,6 +436,29 @@ def test_a_locked_manager_is_named_with_unlock_yml_and_autolock_is_read_from_the
     assert swarm_state({h: node(h, manager=h in MANAGERS)["docker"] for h in RUN}, MANAGERS, WORKERS, {})["autolock"] is False
 
 
+def test_a_swarm_without_a_leader_is_refused_naming_recover_yml_and_the_managers_that_do_not_answer() -> None:
+    reads = {h: node(h, manager=h in MANAGERS)["docker"] for h in RUN}
+    # What Docker 20.10 reports on the one manager left of three (docker info; its swarm calls fail the same way).
+    no_leader = "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online."
+    for key in ("cluster", "nodes"):
+        reads["m1"].pop(key, None)
+    reads["m1"]["swarm"]["error"] = no_leader
+    reads["m2"] = {"ready": False, "error": "connection refused"}
+    reads["m3"]["swarm"].update(state="pending", manager=False)
+    problems = Problems()
+    swarm_state(reads, MANAGERS, WORKERS, {}, problems)
+    assert problems.render(RUN) == [
+        "swarm_managers (host m1): the swarm has no leader: too few of its managers answer (not answering as a manager here: m2, m3), "
+        "so no run can change it. Fix: if their engines are only stopped or their hosts down, start them and re-run once "
+        "`docker node ls` answers on m1; if most managers are gone for good, run playbooks/recover.yml -e host=m1 "
+        "(README, \"Recover from the loss of most managers\")."]
+    # Any other error of the leader's swarm calls is not this one.
+    reads["m1"]["swarm"]["error"] = "Docker API call failed (list nodes): timeout"
+    problems = Problems()
+    swarm_state(reads, MANAGERS, WORKERS, {}, problems)
+    assert problems.render(RUN) == []
+
+
 @pytest.mark.parametrize(("key_file", "folder_problem", "expected"), [
     ("", "", "swarm_unlock_key_file (every host): is empty while swarm_autolock is true"),
     ("keys/unlock", "", "swarm_unlock_key_file (every host): 'keys/unlock' is not an absolute path"),
