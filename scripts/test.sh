@@ -61,6 +61,8 @@ stage_build() {
   # No ansible.cfg of the work tree: only the installed copy may be found.
   printf '[defaults]\n' >"$out/empty.cfg"
   ansible-galaxy collection build --force --output-path "$out" . || return 1
+  # The tarball, galaxy.yml, the changelog and the docs name one version; the fragments are valid.
+  python3 scripts/release_check.py "$out"/campus-swarm-*.tar.gz && antsibull-changelog lint || return 1
   # The installed copy, not the work tree, must serve roles, filters and modules.
   (cd "$out" && export ANSIBLE_CONFIG="$out/empty.cfg" ANSIBLE_COLLECTIONS_PATH="$out/collections" &&
      ansible-galaxy collection install --offline --no-deps -p "$out/collections" "$out"/campus-swarm-*.tar.gz &&
