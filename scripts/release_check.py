@@ -7,8 +7,8 @@
 
 The version of galaxy.yml must be the newest release of changelogs/changelog.yaml
 (made with ``antsibull-changelog release``), CHANGELOG.rst must have a section
-for every release there, every tarball name and "(version X.Y.Z)" in README.md
-and docs/ must name it, no changelog fragment may be named after a version
+for every release there, every tarball name and "(version X.Y.Z)" in README.md,
+docs/ and examples/ must name it, no changelog fragment may be named after a version
 already released (it would land in the next release under an old name), and
 the built TARBALL, when given, must be campus-swarm-VERSION.tar.gz with that
 version in its MANIFEST.json. Prints one line per disagreement; exit 1 if any.
@@ -27,6 +27,8 @@ import yaml
 SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 MENTIONS = (re.compile(r"campus-swarm-(\d+\.\d+\.\d+)\.tar\.gz"), re.compile(r"\(version (\d+\.\d+\.\d+)\)"))
 FRAGMENT = re.compile(r"^(\d+\.\d+\.\d+)-")
+# Where the docs and examples name the version (README.md too).
+DOCS = (("docs", "md"), ("docs", "rst"), ("examples", "yml"))
 
 
 def _key(version: str) -> tuple[int, ...]:
@@ -53,7 +55,7 @@ def problems(root: Path, tarball: Path | None = None) -> list[str]:
     if missing:
         found.append(f"CHANGELOG.rst: no section for {', '.join(missing)}: run `antsibull-changelog generate`")
 
-    texts = [root / "README.md", *sorted((root / "docs").rglob("*.md")), *sorted((root / "docs").rglob("*.rst"))]
+    texts = [root / "README.md"] + [path for folder, ext in DOCS for path in sorted((root / folder).rglob(f"*.{ext}"))]
     for path in (p for p in texts if p.is_file()):
         for number, line in enumerate(path.read_text().splitlines(), 1):
             for pattern in MENTIONS:

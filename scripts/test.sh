@@ -72,7 +72,9 @@ stage_build() {
      for role in plan docker firewall swarm networks images proxy certbot portainer stacks packages; do
        ansible-doc -t role "campus.swarm.$role" >/dev/null || exit 1; done &&
      ansible-doc -t lookup campus.swarm.template >/dev/null &&
-     ! ansible-doc -t filter -l campus.swarm | grep -q UNDOCUMENTED)
+     ! ansible-doc -t filter -l campus.swarm | grep -q UNDOCUMENTED) || return 1
+  # What ansible-builder makes of the installed tarball (meta/execution-environment.yml).
+  scripts/ee_check.sh "$out"/campus-swarm-*.tar.gz "$out/collections"
 }
 
 # The engine and the images the scenarios need: started in the background when

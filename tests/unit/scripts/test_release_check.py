@@ -39,6 +39,8 @@ def tree(tmp_path: Path) -> Path:
     (tmp_path / "README.md").write_text("# campus.swarm\n\nWhat it does today (version 0.5.0):\n\n"
                                         "`ansible-galaxy collection install campus-swarm-0.5.0.tar.gz`\n")
     (tmp_path / "docs" / "install.md").write_text("Install campus-swarm-0.5.0.tar.gz.\n")
+    (tmp_path / "examples" / "ee").mkdir(parents=True)
+    (tmp_path / "examples" / "ee" / "execution-environment.yml").write_text("- name: collections/campus-swarm-0.5.0.tar.gz\n")
     (tmp_path / "changelogs" / "fragments" / "0.6.0-matrix.yml").write_text("minor_changes: [x]\n")
     return tmp_path
 
@@ -53,7 +55,7 @@ def test_a_version_the_changelog_has_not_released_is_named_with_the_command(tree
     assert found[0] == ("changelogs/changelog.yaml: the newest release is 0.5.0, galaxy.yml says 0.6.0: release it with "
                         "`antsibull-changelog release --version 0.6.0` (or set galaxy.yml back)")
     # The README and the docs still name 0.5.0.
-    assert [f.split(":")[0] for f in found[1:]] == ["README.md", "README.md", "docs/install.md"]
+    assert [f.split(":")[0] for f in found[1:]] == ["README.md", "README.md", "docs/install.md", "examples/ee/execution-environment.yml"]
 
 
 def test_an_old_install_line_in_the_readme_is_named_by_its_line(tree: Path) -> None:
