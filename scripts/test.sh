@@ -38,6 +38,8 @@ stage_lint() {
   mypy plugins tests/unit || rc=1
   yamllint --strict . || rc=1
   ansible-lint --offline || rc=1
+  # The plugin and role docs as the docs site reads them (and docs/docsite/ once there).
+  antsibull-docs lint-collection-docs --plugin-docs "$ROOT/.cache/collections/ansible_collections/campus/swarm" || rc=1
   return $rc
 }
 
