@@ -11,6 +11,7 @@ from typing import Any
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
+from ansible.plugins.filter.core import get_encrypted_password
 from ansible.template import trust_as_template
 from ansible.utils.display import Display
 
@@ -34,6 +35,16 @@ def _folder_problem(path: str) -> str:
         return f"{path} is not a folder on the controller"
     if not os.access(path, os.W_OK | os.X_OK):
         return f"{path} on the controller cannot be written"
+    return ""
+
+
+def _hash_problem() -> str:
+    """Whether ansible-core here can make the sha512-crypt hashes of the entrance's basic-auth files (it needs passlib
+    where Python has no crypt module: 3.13 and newer)."""
+    try:
+        get_encrypted_password("campus", "sha512", salt="campusswarmplan0", rounds=5000)
+    except AnsibleError as exc:
+        return str(exc)
     return ""
 
 
@@ -120,7 +131,7 @@ class ActionModule(ActionBase):
             if first_view is None and host in run:
                 first_view = view
         composes = self._composes(first_view, hosts[run[0]].values, str(task_vars.get("playbook_dir", ""))) if first_view is not None and run else {}
-        controller = Controller(file_problem=_file_problem, folder_problem=_folder_problem, composes=composes,
+        controller = Controller(file_problem=_file_problem, folder_problem=_folder_problem, hash_problem=_hash_problem, composes=composes,
                                 known_names=data.known_names)
         plan, found = make_plan(hosts, groups, run, controller)
         problems.extend(found.items)
@@ -131,5 +142,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, problems=lines,
                           msg=f"The plan found {len(lines)} problem{'s' if len(lines) != 1 else ''}; no host was changed:\n- " + "\n- ".join(lines))
             return result
-        result.update(changed=False, ansible_facts={"campus_swarm_plan": plan}, _ansible_facts_cacheable=False)
+        # Not as a fact: ansible-core 2.20 deprecates reading a module's facts as top-level variables (the role
+        # sets campus_swarm_plan from this with set_fact).
+        result.update(changed=False, plan=plan)
         return result

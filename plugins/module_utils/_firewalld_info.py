@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List
 
-Runner = Callable[[List[str]], Tuple[int, str, str]]
+from ansible_collections.campus.swarm.plugins.module_utils._commands import Runner
 
 # The bridges Docker makes: docker0, docker_gwbridge, and br- with 12 hex digits of a network ID.
 _DOCKER_BRIDGE = re.compile(r"^(docker0|docker_gwbridge|br-[0-9a-f]{12})$")

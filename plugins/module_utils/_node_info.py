@@ -20,9 +20,9 @@ import pwd
 import stat
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ansible_collections.campus.swarm.plugins.module_utils._commands import Runner
 from ansible_collections.campus.swarm.plugins.module_utils._docker_api import DockerApiError
 
-Runner = Callable[[List[str]], Tuple[int, str, str]]
 Obj = Dict[str, Any]
 
 # Larger files are reported without a checksum (nothing the collection writes is that big).

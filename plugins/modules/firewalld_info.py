@@ -73,24 +73,17 @@ firewalld:
       type: bool
 """
 
-import subprocess
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.campus.swarm.plugins.module_utils._commands import module_runner
 from ansible_collections.campus.swarm.plugins.module_utils._firewalld_info import read
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=dict(zone=dict(type="str", required=True)), supports_check_mode=True)
 
-    def run(argv: list[str]) -> tuple[int, str, str]:
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        except OSError as exc:
-            return 127, "", str(exc)
-        return done.returncode, done.stdout, done.stderr
-
-    module.exit_json(changed=False, firewalld=read(run, module.params["zone"]))
+    module.exit_json(changed=False, firewalld=read(module_runner(module), module.params["zone"]))
 
 
 if __name__ == "__main__":

@@ -139,12 +139,11 @@ node:
       type: dict
 """
 
-import os
-import subprocess
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.campus.swarm.plugins.module_utils._commands import module_runner
 from ansible_collections.campus.swarm.plugins.module_utils._docker_api import HAS_DOCKER, api_client
 from ansible_collections.campus.swarm.plugins.module_utils._node_info import NodeInfoError, read_host
 
@@ -173,14 +172,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    env = dict(os.environ, LC_ALL="C")
-
-    def run(argv: list[str]) -> tuple[int, str, str]:
-        try:
-            done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-        except OSError as exc:
-            return 127, "", str(exc)
-        return done.returncode, done.stdout, done.stderr
+    run = module_runner(module)
 
     def docker_client() -> Any:
         return api_client(params["docker_host"], params["timeout"])

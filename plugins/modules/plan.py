@@ -18,8 +18,9 @@ description:
     specs (types, choices, required keys) and their real domains, against the other hosts and against what the nodes
     have. All problems found are reported at once, one line each naming the variable, the hosts (V(every host) when
     it is all of them) and the fix; the run then stops before any host changes.
-  - Otherwise it sets the fact C(campus_swarm_plan) on every host of the play (not cached between runs), which the
-    roles read. Its shape is in the documentation of the role C(campus.swarm.plan). The plan holds no secret
+  - Otherwise it returns the plan as RV(plan); the role C(campus.swarm.plan) sets it as the variable
+    C(campus_swarm_plan) on every host of the play (not cached between runs), which the roles read. Its shape is in
+    the documentation of the role C(campus.swarm.plan). The plan holds no secret
     (passwords, keys, proxy URLs with credentials, secret data of stacks).
   - Hosts of group C(swarm) outside the play (C(--limit)) are not checked; only their address is used (for the
     firewall rules), from C(swarm_advertise_addr) or a read of their network.
@@ -34,7 +35,7 @@ attributes:
     support: full
   facts:
     description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
-    support: full
+    support: none
 options:
   nodes:
     description:
@@ -74,12 +75,10 @@ problems:
   elements: str
   sample:
     - "swarm_data_path_port (every host): 99 is outside 1024-49151, the range Docker takes. Fix: choose a UDP port in that range."
-ansible_facts:
-  description: The plan.
+plan:
+  description:
+    - The run's plan (see the role C(campus.swarm.plan), which sets it as C(campus_swarm_plan) on every host of the play
+      with M(ansible.builtin.set_fact)).
   returned: success
   type: dict
-  contains:
-    campus_swarm_plan:
-      description: The run's plan (see the role C(campus.swarm.plan)).
-      type: dict
 """

@@ -75,12 +75,14 @@ class HostInput:
 @dataclass
 class Controller:
     """What the plan asks of the controller: ``file_problem(path)`` ('' when a CA bundle or file is there and
-    readable), ``folder_problem(path)`` ('' when a folder is there and writable), each stack's rendered compose
+    readable), ``folder_problem(path)`` ('' when a folder is there and writable), ``hash_problem()``, each stack's rendered compose
     file (a mapping, or the reason it could not be rendered) and the variable names every role knows (for
     misspelt names)."""
 
     file_problem: Callable[[str], str] = lambda path: ""
     folder_problem: Callable[[str], str] = lambda path: ""
+    # '' when this controller can hash the entrance's basic-auth passwords (sha512-crypt), else why not.
+    hash_problem: Callable[[], str] = lambda: ""
     composes: dict[str, Any] = field(default_factory=dict)
     known_names: Sequence[str] = ()
 
@@ -604,6 +606,13 @@ def make_plan(hosts: Mapping[str, HostInput], groups: Mapping[str, Sequence[str]
             _node_problems(host, h, p)
 
     sites = _sites(v, p)
+    guarded = [s["name"] for s in sites if s.get("basic_auth")]
+    hashing = controller.hash_problem() if guarded else ""
+    if hashing:
+        p.add("proxy_sites", INVENTORY, f"{', '.join(guarded)} {'has' if len(guarded) == 1 else 'have'} basic_auth, but this controller "
+              f"cannot hash the passwords ({hashing})",
+              "install passlib where ansible runs (pip install passlib; ansible-core 2.20 and newer on Python 3.13 need it, "
+              "that Python has no crypt module)")
     certs = _certificates(v, sites, p)
     _edge_checks(v, sites, certs, edge, p)
     portainer = bool(v.get("portainer_admin_password"))

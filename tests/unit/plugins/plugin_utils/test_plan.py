@@ -479,3 +479,21 @@ def test_autolock_needs_a_key_file_in_a_folder_of_the_controller(inventory: dict
     assert asked == (["/vault"] * len(RUN) if key_file.startswith("/") else [])
     set_all(inventory, swarm_autolock=True, swarm_unlock_key_file="/vault/unlock")
     assert problems_of(inventory, controller=Controller()) == []
+
+
+def test_basic_auth_needs_a_controller_that_can_hash_and_only_then_is_it_asked(inventory: dict[str, HostInput]) -> None:
+    asked: list[bool] = []
+
+    def cannot() -> str:
+        asked.append(True)
+        return "Unable to encrypt nor hash, passlib must be installed: No module named 'passlib'"
+
+    guarded = {"names": ["ops.campus.test"], "upstream": "grafana:3000", "basic_auth": [{"user": "ops", "password": "long pw"}]}
+    set_all(inventory, proxy_sites=[{"names": ["app.campus.test"], "upstream": "web:80"}])
+    assert problems_of(inventory, controller=Controller(hash_problem=cannot)) == [] and asked == []
+    set_all(inventory, proxy_sites=[{"names": ["app.campus.test"], "upstream": "web:80"}, guarded])
+    assert problems_of(inventory, controller=Controller(hash_problem=cannot)) == [
+        "proxy_sites: ops.campus.test has basic_auth, but this controller cannot hash the passwords (Unable to encrypt nor hash, "
+        "passlib must be installed: No module named 'passlib'). Fix: install passlib where ansible runs (pip install passlib; "
+        "ansible-core 2.20 and newer on Python 3.13 need it, that Python has no crypt module)."]
+    assert problems_of(inventory, controller=Controller()) == []
