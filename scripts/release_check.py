@@ -11,7 +11,9 @@ for every release there, every tarball name and "(version X.Y.Z)" in README.md,
 docs/ and examples/ must name it, no changelog fragment may be named after a version
 already released (it would land in the next release under an old name), and
 the built TARBALL, when given, must be campus-swarm-VERSION.tar.gz with that
-version in its MANIFEST.json. Prints one line per disagreement; exit 1 if any.
+version in its MANIFEST.json. meta/runtime.yml's requires_ansible, stated in
+README.md, must be the range of ansible-core releases the tests run (the
+pins of requirements.txt and tests/controller/core-*.txt). Prints one line per disagreement; exit 1 if any.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def problems(root: Path, tarball: Path | None = None) -> list[str]:
             found.append(f"changelogs/fragments/{path.name}: named after {match.group(1)}, released already; "
                          f"name it after the next version")
 
+    found += _range_problems(root)
+
     if tarball is not None:
         if tarball.name != f"campus-swarm-{version}.tar.gz":
             found.append(f"{tarball.name}: the built tarball should be campus-swarm-{version}.tar.gz")
@@ -77,6 +81,32 @@ def problems(root: Path, tarball: Path | None = None) -> list[str]:
             built = json.load(member)["collection_info"]["version"] if member else ""
         if built != version:
             found.append(f"{tarball.name}: MANIFEST.json says version {built}, galaxy.yml {version}")
+    return found
+
+
+def _core(path: Path) -> str:
+    """The ansible-core minor (2.19) a requirements file pins, '' when it pins none."""
+    match = re.search(r"^ansible-core==(\d+\.\d+)\.", path.read_text(), re.M) if path.is_file() else None
+    return match.group(1) if match else ""
+
+
+def _range_problems(root: Path) -> list[str]:
+    """meta/runtime.yml promises exactly the ansible-core releases the tests run (requirements.txt and
+    tests/controller/core-*.txt), and README.md states that range."""
+    tested = sorted({c for c in [_core(root / "requirements.txt"), *map(_core, (root / "tests" / "controller").glob("core-*.txt"))] if c},
+                    key=lambda v: tuple(int(x) for x in v.split(".")))
+    if not tested:
+        return []
+    major, minor = tested[-1].split(".")
+    want = f">={tested[0]}.0,<{major}.{int(minor) + 1}.0"
+    found: list[str] = []
+    runtime = root / "meta" / "runtime.yml"
+    have = str((yaml.safe_load(runtime.read_text()) or {}).get("requires_ansible", "")) if runtime.is_file() else ""
+    if have != want:
+        found.append(f"meta/runtime.yml: requires_ansible is {have!r}, the tests run ansible-core {', '.join(tested)}: "
+                     f"make it {want!r}")
+    if f'requires_ansible: "{want}"' not in (root / "README.md").read_text():
+        found.append(f'README.md: does not state requires_ansible: "{want}" (the range the tests run)')
     return found
 
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what it needs, then runs every
-# stage and prints one summary line. Stages: unit, lint, sanity, build, molecule.
+# stage and prints one summary line. Stages: unit, lint, sanity, compat, build, molecule.
 # Usage: scripts/test.sh [stage ...]   (default: all stages)
 set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 ROOT=$PWD
 STAGES=("$@")
+# compat runs inside the molecule stage, beside lifecycle (BESIDE below); alone: scripts/test.sh compat.
 [ ${#STAGES[@]} -gt 0 ] || STAGES=(unit lint sanity build molecule)
 
 scripts/setup.sh || { echo "setup failed"; exit 1; }
@@ -43,18 +44,41 @@ stage_lint() {
   return $rc
 }
 
-stage_sanity() {
-  # ansible-test needs the collection at ansible_collections/campus/swarm and,
-  # offline, a local stand-in for get-pip (see scripts/get_pip_standin.py).
-  # lab/ and scripts/ are tooling outside the built collection: not copied.
-  mkdir -p "$HOME/.ansible/test/cache"
-  cp scripts/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_24_2.py"
+# The collection where ansible-test wants it, ansible_collections/campus/swarm: a
+# copy (lab/ and scripts/ are tooling outside the built collection: not copied),
+# indexed with git (ansible-test lists the collection's files with git).
+sanity_tree() {
   local tree=$ROOT/.cache/sanity/ansible_collections/campus/swarm
   mkdir -p "$tree"
   rsync -a --delete --delete-excluded --exclude-from=<(printf '%s\n' /.git /.venv /.cache /.lab /tests/output /inventories/lab /lab /scripts .ansible __pycache__ .pytest_cache .ruff_cache .mypy_cache) "$ROOT/" "$tree/"
-  # ansible-test lists the collection's files with git: index them in the copy.
-  (cd "$tree" && rm -rf .git && git init -q && git add -A &&
-     ansible-test sanity --venv --python 3.11 --color no)
+  (cd "$tree" && rm -rf .git && git init -q && git add -A) || return 1
+  echo "$tree"
+}
+
+stage_sanity() {
+  # Offline, ansible-test needs a local stand-in for get-pip (see scripts/get_pip_standin.py).
+  install -D -m 0644 scripts/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_24_2.py"
+  local tree; tree=$(sanity_tree) || return 1
+  (cd "$tree" && ansible-test sanity --venv --python 3.11 --color no)
+}
+
+# The newer ansible-core releases, each on Debian 13's Python 3.13 in a container
+# (scripts/controller.sh): the unit tests and ansible-test sanity. The trixie
+# scenario runs on the newest of them (CONTROLLER, below).
+COMPAT=(2.20 2.21)
+stage_compat() {
+  local rc=0 v tree start
+  install -D -m 0644 scripts/get_pip_standin.py "$ROOT/.cache/controller/home/.ansible/test/cache/get_pip_25_2.py"
+  tree=$(sanity_tree) || return 1
+  for v in "${COMPAT[@]}"; do
+    start=$SECONDS
+    echo "--- ansible-core $v: unit"
+    scripts/controller.sh "$v" pytest tests/unit -q -p no:cacheprovider || rc=1
+    echo "--- ansible-core $v: sanity"
+    (cd "$tree" && "$ROOT/scripts/controller.sh" "$v" ansible-test sanity --venv --python 3.13 --color no) || rc=1
+    echo "--- ansible-core $v: $((SECONDS - start)) s"
+  done
+  return $rc
 }
 
 stage_build() {
@@ -103,28 +127,40 @@ if [[ " ${STAGES[*]} " == *" molecule "* ]]; then
   prepare_pid=$!
 fi
 
+# The scenarios that run on another controller (scripts/controller.sh VERSION):
+# trixie on the newest, ansible 14 (ansible-core 2.21, community.docker 5); the
+# others on this machine's .venv (ansible 12: ansible-core 2.19, community.docker 4.8).
+declare -A CONTROLLER=([trixie]=2.21)
+
 # One scenario's molecule test into its log (and onto the output unless "quiet").
 scenario() {
-  local log=$ROOT/.cache/logs/molecule-$1.log
-  if [ "${2:-}" = quiet ]; then (cd extensions && molecule test -s "$1") >"$log" 2>&1; return; fi
-  (cd extensions && molecule test -s "$1") 2>&1 | tee "$log"
+  local log=$ROOT/.cache/logs/molecule-$1.log run=(molecule test -s "$1")
+  [ -z "${CONTROLLER[$1]:-}" ] || run=("$ROOT/scripts/controller.sh" "${CONTROLLER[$1]}" "${run[@]}")
+  if [ "${2:-}" = quiet ]; then (cd extensions && "${run[@]}") >"$log" 2>&1; return; fi
+  (cd extensions && "${run[@]}") 2>&1 | tee "$log"
   return "${PIPESTATUS[0]}"
 }
 
 # Say how a scenario ended (NAME RC SECONDS [NOTE]); a failure keeps for the end
 # of the output (CI keeps only the tail) the lines that say why.
 scenario_result() {
-  local log=$ROOT/.cache/logs/molecule-$1.log
-  if [ "$2" -eq 0 ]; then echo "--- molecule scenario $1 passed in $3 s${4:-}"; return 0; fi
-  echo "--- molecule scenario $1 FAILED in $3 s${4:-}"
-  failures+=("molecule $1 (full log: $log):"$'\n'"$(python3 "$ROOT/scripts/failure_excerpt.py" "$log")")
+  local log=$ROOT/.cache/logs/molecule-$1.log what="molecule scenario $1"
+  [ "$1" != compat ] || what="compat (ansible-core ${COMPAT[*]}: unit, sanity)"
+  if [ "$2" -eq 0 ]; then echo "--- $what passed in $3 s${4:-}"; return 0; fi
+  echo "--- $what FAILED in $3 s${4:-}"
+  failures+=("$what (full log: $log):"$'\n'"$(python3 "$ROOT/scripts/failure_excerpt.py" "$log")")
   return 1
 }
 
 # trixie (two nodes, the CPU busy all along: 13 % idle) runs beside frontdoor,
-# the scenario that waits most (47 % of the CPU idle; vmstat, 2026-12-07): the
-# one's work fills the other's waits. Their networks, names and logs differ.
-declare -A BESIDE=([frontdoor]=trixie)
+# the scenario that waits most (47 % of the CPU idle; vmstat, 2026-12-07), and
+# the compat stage beside lifecycle (about 40 % idle, 2026-12-08): the one's
+# work fills the other's waits. Their networks, names and logs differ.
+declare -A BESIDE=([frontdoor]=trixie [lifecycle]=compat)
+# A partner is a scenario, or the compat stage.
+run_partner() {
+  if [ "$1" = compat ]; then stage_compat >"$ROOT/.cache/logs/molecule-compat.log" 2>&1; else scenario "$1" quiet; fi
+}
 
 stage_molecule() {
   local prepare_rc=0
@@ -139,7 +175,7 @@ stage_molecule() {
     partner=${BESIDE[$s]:-} start=$SECONDS
     if [ -n "$partner" ]; then
       echo "--- molecule scenario $s, and $partner beside it (its output follows)"
-      (t0=$SECONDS; scenario "$partner" quiet; rc=$?
+      (t0=$SECONDS; run_partner "$partner"; rc=$?
         echo $((SECONDS - t0)) >"$ROOT/.cache/logs/molecule-$partner.seconds"; exit $rc) &
       partner_pid=$!
     else
@@ -150,7 +186,7 @@ stage_molecule() {
     [ -n "$partner" ] || continue
     partner_rc=0
     wait "$partner_pid" || partner_rc=$?
-    echo "--- molecule scenario $partner (beside $s)"
+    echo "--- $partner (beside $s)"
     cat "$ROOT/.cache/logs/molecule-$partner.log"
     scenario_result "$partner" $partner_rc "$(cat "$ROOT/.cache/logs/molecule-$partner.seconds")" " (beside $s)" || rc=1
   done

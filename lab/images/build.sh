@@ -4,17 +4,19 @@
 # next to this script holding a Dockerfile (ARG BASE), its files and IMAGE (the
 # image name). An image is rebuilt only when its folder or the node image changed
 # (the hash covers the folder's files by their paths inside it, not its location).
+# A recipe is built on campus-swarm-node:bookworm, or on the suite its SUITE file names.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BASE=campus-swarm-node:bookworm
 [[ $# -gt 0 ]] || { echo "usage: $0 RECIPE... (folders of $HERE)" >&2; exit 2; }
-"$HERE/../node-image.sh" bookworm >/dev/null
-base_id="$(docker image inspect -f '{{ .Id }}' "$BASE")"
 
 for recipe in "$@"; do
   dir="$HERE/$recipe"
   [[ -f "$dir/Dockerfile" && -f "$dir/IMAGE" ]] || { echo "lab-images: no recipe $dir (Dockerfile, IMAGE)" >&2; exit 2; }
+  suite="$(cat "$dir/SUITE" 2>/dev/null || echo bookworm)"
+  BASE="campus-swarm-node:$suite"
+  "$HERE/../node-image.sh" "$suite" >/dev/null
+  base_id="$(docker image inspect -f '{{ .Id }}' "$BASE")"
   image="$(cat "$dir/IMAGE")"
   hash="$( (cd "$dir" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "$base_id") | sha256sum | cut -c1-16)"
   have() { docker image inspect -f '{{ index .Config.Labels "campus.swarm.recipe" }}' "$image" 2>/dev/null || true; }

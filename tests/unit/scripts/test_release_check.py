@@ -82,3 +82,19 @@ def test_a_tarball_of_another_name_or_version_is_refused(tree: Path, tmp_path: P
 
 def test_the_repository_itself_agrees() -> None:
     assert release_check.problems(SCRIPT.parents[1]) == []
+
+
+def test_requires_ansible_is_the_range_the_tests_run_and_the_readme_states_it(tree: Path) -> None:
+    (tree / "requirements.txt").write_text("ansible==12.3.0\nansible-core==2.19.14\n")
+    (tree / "tests" / "controller").mkdir(parents=True)
+    (tree / "tests" / "controller" / "core-2.21.txt").write_text("ansible==14.5.0\nansible-core==2.21.6\n")
+    (tree / "meta").mkdir()
+    (tree / "meta" / "runtime.yml").write_text('requires_ansible: ">=2.19.0"\n')
+    with (tree / "README.md").open("a") as readme:
+        readme.write('ansible-core 2.19 to 2.21 (`requires_ansible: ">=2.19.0,<2.22.0"`)\n')
+    assert release_check.problems(tree) == [
+        "meta/runtime.yml: requires_ansible is '>=2.19.0', the tests run ansible-core 2.19, 2.21: make it '>=2.19.0,<2.22.0'"]
+    (tree / "meta" / "runtime.yml").write_text('requires_ansible: ">=2.19.0,<2.22.0"\n')
+    assert release_check.problems(tree) == []
+    (tree / "tests" / "controller" / "core-2.22.txt").write_text("ansible-core==2.22.0\n")
+    assert [f.split(":")[0] for f in release_check.problems(tree)] == ["meta/runtime.yml", "README.md"]
