@@ -148,7 +148,10 @@ scenario_result() {
   [ "$1" != compat ] || what="compat (ansible-core ${COMPAT[*]}: unit, sanity)"
   if [ "$2" -eq 0 ]; then echo "--- $what passed in $3 s${4:-}"; return 0; fi
   echo "--- $what FAILED in $3 s${4:-}"
-  failures+=("$what (full log: $log):"$'\n'"$(python3 "$ROOT/scripts/failure_excerpt.py" "$log")")
+  local why
+  if [ "$1" = compat ]; then why=$(grep -a -E '^(FAILED|ERROR|FATAL)|^--- |[0-9]+ (passed|failed)' "$log" | tail -n 25)
+  else why=$(python3 "$ROOT/scripts/failure_excerpt.py" "$log"); fi
+  failures+=("$what (full log: $log):"$'\n'"$why")
   return 1
 }
 
