@@ -7,8 +7,8 @@
 # controller. The command runs in container campus-controller:trixie
 # (lab/images/controller) from the current folder, with the work tree at the
 # same path, the engine's socket and this machine's docker client, the host's
-# network (the lab nodes' SSH addresses, PyPI), in the venv .cache/controller/core-VERSION (made on first
-# use, again when the requirements file changes); HOME is
+# network (the lab nodes' SSH addresses, PyPI), in the venv .cache/controller/core-VERSION (scripts/venv.sh:
+# made on first use, installed again when the requirements file changes); HOME is
 # .cache/controller/home. Nothing is installed on this machine itself.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,16 +29,10 @@ exec docker run --rm --init --network host --cap-add NET_ADMIN \
   -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
   -e PIP_CERT=/etc/ssl/certs/ca-certificates.crt -e PIP_DISABLE_PIP_VERSION_CHECK=1 \
   -e HOME="$ROOT/.cache/controller/home" \
-  -e VENV="$ROOT/.cache/controller/core-$VERSION" -e REQUIREMENTS="$REQUIREMENTS" \
+  -e VENV="$ROOT/.cache/controller/core-$VERSION" -e REQUIREMENTS="$REQUIREMENTS" -e ROOT="$ROOT" \
   ${ANSIBLE_CONFIG:+-e ANSIBLE_CONFIG="$ANSIBLE_CONFIG"} \
   campus-controller:trixie bash -c '
     set -euo pipefail
-    want="$(sha256sum "$REQUIREMENTS" | cut -d" " -f1)"
-    if [[ "$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)" != "$want" ]]; then
-      echo "controller: installing $(basename "$REQUIREMENTS") into $VENV" >&2
-      rm -rf "$VENV"; python3 -m venv "$VENV"
-      "$VENV/bin/pip" install -q -r "$REQUIREMENTS" >&2
-      echo "$want" >"$VENV/.requirements.sha256"
-    fi
+    "$ROOT/scripts/venv.sh" controller "$VENV" "$REQUIREMENTS" >&2
     export PATH="$VENV/bin:$PATH"
     exec "$@"' controller "$@"

@@ -23,19 +23,7 @@ else
   log "apt: all packages present"
 fi
 
-if [[ ! -x "$VENV/bin/python" ]]; then
-  log "venv: creating $VENV"
-  python3 -m venv "$VENV"
-fi
-want="$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)"
-stamp="$VENV/.requirements.sha256"
-if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
-  log "pip: installing requirements.txt"
-  "$VENV/bin/pip" install -q -r "$ROOT/requirements.txt"
-  echo "$want" >"$stamp"
-else
-  log "pip: requirements unchanged"
-fi
+"$ROOT/scripts/venv.sh" setup "$VENV" "$ROOT/requirements.txt"
 
 farm="$ROOT/.cache/collections/ansible_collections/campus"
 mkdir -p "$farm"
