@@ -11,20 +11,19 @@ that is not installed answers rc 127, as a shell would, instead of failing the m
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Tuple
 
 Runner = Callable[[List[str]], Tuple[int, str, str]]
 
 
-def module_runner(module: Any, environ_update: Optional[Dict[str, str]] = None) -> Runner:
-    """``run(argv)`` for ``module``, with ``environ_update`` set for each command (LC_ALL=C by default)."""
-    env = {"LC_ALL": "C", **(environ_update or {})}
+def module_runner(module: Any) -> Runner:
+    """``run(argv)`` for ``module``; each command runs with LC_ALL=C (the readers parse English output)."""
 
     def run(argv: List[str]) -> Tuple[int, str, str]:
         program = argv[0]
         if not (os.path.isabs(program) and os.access(program, os.X_OK)) and module.get_bin_path(program) is None:
             return 127, "", f"{program}: command not found"
-        rc, out, err = module.run_command(argv, environ_update=env)
+        rc, out, err = module.run_command(argv, environ_update={"LC_ALL": "C"})
         return rc, out, err
 
     return run
